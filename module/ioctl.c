@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * refpool: the ioctl commands of /dev/refpool.
+ *
+ * One table describes every command: its number, the size of its first
+ * published struct, and its handler. The dispatcher does what every command
+ * needs, the way drm_ioctl() does: it checks the command, reads the struct
+ * with copy_struct_from_user() (so structs may grow at their end), and
+ * writes it back on success only. A command that makes a handle reserves it
+ * and lets the dispatcher publish it once the number has reached the caller.
+ *
+ * Copyright (C) 2026 The refpool authors
+ */
+#include <linux/fs.h>
+#include <linux/nospec.h>
+#include <linux/uaccess.h>
+
+#include <linux/refpool.h>
+#include "refpool.h"
+
+/**
+ * struct rp_ioctl_ctx - what a handler leaves for the dispatcher
+ * @new_obj: an object to publish under @new_handle once the call succeeds
+ * @new_handle: the reserved handle number
+ */
+struct rp_ioctl_ctx {
+	struct rp_object *new_obj;
+	u32 new_handle;
+};
+
+union rp_ioctl_args {
+	struct refpool_version version;
+	struct refpool_create create;
+	struct refpool_handle_arg handle;
+	struct refpool_info info;
+	struct refpool_rw rw;
+	struct refpool_stats stats;
+};
+
+typedef long (*rp_ioctl_fn)(struct rp_session *s, void *args,
+			    struct rp_ioctl_ctx *ctx);
+
+struct rp_ioctl_desc {
+	unsigned int cmd;
+	unsigned int ver0_size;
+	rp_ioctl_fn fn;
+};
+
+/* Reserve a handle for @obj, which the dispatcher publishes on success. */
+static int rp_ioctl_new_handle(struct rp_session *s, struct rp_object *obj,
+			       struct rp_ioctl_ctx *ctx, u32 *handle)
+{
+	int ret = rp_handle_reserve(s, handle);
+
+	if (ret) {
+		rp_object_put(obj);
+		return ret;
+	}
+	ctx->new_obj = obj;
+	ctx->new_handle = *handle;
+	return 0;
+}
+
+static long rp_ioctl_version(struct rp_session *s, void *data,
+			     struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_version *args = data;
+
+	args->major = REFPOOL_ABI_MAJOR;
+	args->minor = REFPOOL_ABI_MINOR;
+	args->features = REFPOOL_FEAT_CORE;
+	return 0;
+}
+
+static long rp_ioctl_create(struct rp_session *s, void *data,
+			    struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_create *args = data;
+	struct rp_object *obj;
+
+	if (args->pad)
+		return -EINVAL;
+	obj = rp_object_create(s->user, args->size, args->nslots, args->flags,
+			       u64_to_user_ptr(args->data));
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	return rp_ioctl_new_handle(s, obj, ctx, &args->handle);
+}
+
+static long rp_ioctl_dup(struct rp_session *s, void *data,
+			 struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_handle_arg *args = data;
+	struct rp_object *obj;
+
+	if (args->flags || args->pad)
+		return -EINVAL;
+	obj = rp_handle_get(s, args->handle);
+	if (!obj)
+		return -EBADF;
+	return rp_ioctl_new_handle(s, obj, ctx, &args->out);
+}
+
+static long rp_ioctl_put(struct rp_session *s, void *data,
+			 struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_handle_arg *args = data;
+	struct rp_object *obj;
+
+	if (args->out || args->flags || args->pad)
+		return -EINVAL;
+	obj = rp_handle_remove(s, args->handle);
+	if (!obj)
+		return -EBADF;
+	rp_object_put(obj);
+	return 0;
+}
+
+static long rp_ioctl_info(struct rp_session *s, void *data,
+			  struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_info *args = data;
+	struct rp_object *obj;
+
+	if (args->pad)
+		return -EINVAL;
+	obj = rp_handle_get(s, args->handle);
+	if (!obj)
+		return -EBADF;
+	args->flags = rp_object_flags(obj);
+	args->id = obj->id;
+	args->size = obj->size;
+	/* Not the reference this call holds. */
+	args->refs = refcount_read(&obj->refs) - 1;
+	args->nslots = obj->nslots;
+	rp_object_put(obj);
+	return 0;
+}
+
+static long rp_ioctl_read(struct rp_session *s, void *data,
+			  struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_rw *args = data;
+	struct rp_object *obj;
+	long ret;
+
+	if (args->flags)
+		return -EINVAL;
+	obj = rp_handle_get(s, args->handle);
+	if (!obj)
+		return -EBADF;
+	ret = rp_object_read(obj, args->offset, u64_to_user_ptr(args->buf),
+			     args->len);
+	rp_object_put(obj);
+	return ret;
+}
+
+static long rp_ioctl_write(struct rp_session *s, void *data,
+			   struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_rw *args = data;
+	struct rp_object *obj;
+	long ret;
+
+	if (args->flags)
+		return -EINVAL;
+	obj = rp_handle_get(s, args->handle);
+	if (!obj)
+		return -EBADF;
+	ret = rp_object_write(obj, args->offset, u64_to_user_ptr(args->buf),
+			      args->len);
+	rp_object_put(obj);
+	return ret;
+}
+
+static long rp_ioctl_seal(struct rp_session *s, void *data,
+			  struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_handle_arg *args = data;
+	struct rp_object *obj;
+
+	if (args->out || args->flags || args->pad)
+		return -EINVAL;
+	obj = rp_handle_get(s, args->handle);
+	if (!obj)
+		return -EBADF;
+	rp_object_seal(obj);
+	rp_object_put(obj);
+	return 0;
+}
+
+static long rp_ioctl_stats(struct rp_session *s, void *data,
+			   struct rp_ioctl_ctx *ctx)
+{
+	rp_stats_fill(s, data);
+	return 0;
+}
+
+#define RP_IOCTL(_cmd, _fn, _ver0) \
+	[_IOC_NR(_cmd)] = { .cmd = (_cmd), .ver0_size = (_ver0), .fn = (_fn) }
+
+static const struct rp_ioctl_desc rp_ioctls[] = {
+	RP_IOCTL(REFPOOL_IOC_VERSION, rp_ioctl_version, REFPOOL_VERSION_SIZE_VER0),
+	RP_IOCTL(REFPOOL_IOC_CREATE, rp_ioctl_create, REFPOOL_CREATE_SIZE_VER0),
+	RP_IOCTL(REFPOOL_IOC_DUP, rp_ioctl_dup, REFPOOL_HANDLE_ARG_SIZE_VER0),
+	RP_IOCTL(REFPOOL_IOC_PUT, rp_ioctl_put, REFPOOL_HANDLE_ARG_SIZE_VER0),
+	RP_IOCTL(REFPOOL_IOC_INFO, rp_ioctl_info, REFPOOL_INFO_SIZE_VER0),
+	RP_IOCTL(REFPOOL_IOC_READ, rp_ioctl_read, REFPOOL_RW_SIZE_VER0),
+	RP_IOCTL(REFPOOL_IOC_WRITE, rp_ioctl_write, REFPOOL_RW_SIZE_VER0),
+	RP_IOCTL(REFPOOL_IOC_SEAL, rp_ioctl_seal, REFPOOL_HANDLE_ARG_SIZE_VER0),
+	RP_IOCTL(REFPOOL_IOC_STATS, rp_ioctl_stats, REFPOOL_STATS_SIZE_VER0),
+};
+
+/* Write the result back: the caller's size, zero past what we know. */
+static int rp_ioctl_copy_out(void __user *uarg, const void *kdata,
+			     unsigned int usize, unsigned int ksize)
+{
+	if (copy_to_user(uarg, kdata, min(usize, ksize)))
+		return -EFAULT;
+	if (usize > ksize && clear_user(uarg + ksize, usize - ksize))
+		return -EFAULT;
+	return 0;
+}
+
+long rp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct rp_session *s = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	const struct rp_ioctl_desc *desc;
+	struct rp_ioctl_ctx ctx = {};
+	union rp_ioctl_args kdata;
+	unsigned int nr = _IOC_NR(cmd);
+	unsigned int usize = _IOC_SIZE(cmd);
+	unsigned int ksize;
+	long ret;
+
+	if (_IOC_TYPE(cmd) != REFPOOL_IOC_MAGIC || nr >= ARRAY_SIZE(rp_ioctls))
+		return -ENOTTY;
+	nr = array_index_nospec(nr, ARRAY_SIZE(rp_ioctls));
+	desc = &rp_ioctls[nr];
+	if (!desc->fn || _IOC_DIR(cmd) != _IOC_DIR(desc->cmd))
+		return -ENOTTY;
+	if (usize < desc->ver0_size)
+		return -EINVAL;
+
+	ksize = _IOC_SIZE(desc->cmd);
+	if (_IOC_DIR(cmd) & _IOC_WRITE) {
+		ret = copy_struct_from_user(&kdata, ksize, uarg, usize);
+		if (ret)
+			return ret;
+	} else {
+		memset(&kdata, 0, ksize);
+	}
+
+	ret = desc->fn(s, &kdata, &ctx);
+	if (ret >= 0 && (_IOC_DIR(cmd) & _IOC_READ) &&
+	    rp_ioctl_copy_out(uarg, &kdata, usize, ksize))
+		ret = -EFAULT;
+
+	if (ctx.new_obj) {
+		if (ret < 0) {
+			rp_handle_cancel(s, ctx.new_handle);
+			rp_object_put(ctx.new_obj);
+		} else {
+			rp_handle_publish(s, ctx.new_handle, ctx.new_obj);
+		}
+	}
+	return ret;
+}

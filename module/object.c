@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * refpool: objects, their payload, and what they cost the pool and the user.
+ *
+ * Copyright (C) 2026 The refpool authors
+ */
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/wait_bit.h>
+
+#include <linux/refpool.h>
+#include "refpool.h"
+
+static struct kmem_cache *rp_object_cache;
+
+/* Writes up to this size bounce through the stack, larger ones the heap. */
+#define RP_WRITE_STACK_BOUNCE	256
+
+int rp_objects_init(void)
+{
+	BUILD_BUG_ON(RP_INLINE_MAX < 16);
+	/* SLAB_ACCOUNT: every object is charged to its creator's memcg. */
+	rp_object_cache = kmem_cache_create("refpool_object",
+					    RP_OBJECT_SLAB_SIZE, 0,
+					    SLAB_ACCOUNT | SLAB_HWCACHE_ALIGN,
+					    NULL);
+	return rp_object_cache ? 0 : -ENOMEM;
+}
+
+void rp_objects_exit(void)
+{
+	/* Objects are freed after a grace period: wait for the last. */
+	rcu_barrier();
+	kmem_cache_destroy(rp_object_cache);
+}
+
+/*
+ * Reserve room for one object of @size bytes under the pool's limits, then
+ * under the user's, in the order the contract gives its errors.
+ * The counters may briefly run past a limit while a racing caller backs out;
+ * they never stay there.
+ */
+static int rp_charge(struct rp_user *user, u64 size)
+{
+	if (atomic64_inc_return(&rp_pool.objects) > rp_limit_objects())
+		goto no_object;
+	if (atomic64_add_return(size, &rp_pool.bytes) > rp_limit_bytes())
+		goto no_bytes;
+	if (atomic64_add_return(size, &user->bytes) > rp_limit_user_bytes())
+		goto no_quota;
+	return 0;
+
+no_quota:
+	atomic64_sub(size, &user->bytes);
+	atomic64_sub(size, &rp_pool.bytes);
+	atomic64_dec(&rp_pool.objects);
+	return -EDQUOT;
+no_bytes:
+	atomic64_sub(size, &rp_pool.bytes);
+no_object:
+	atomic64_dec(&rp_pool.objects);
+	return -ENOSPC;
+}
+
+static void rp_uncharge(struct rp_user *user, u64 size)
+{
+	atomic64_sub(size, &user->bytes);
+	atomic64_sub(size, &rp_pool.bytes);
+	atomic64_dec(&rp_pool.objects);
+}
+
+static bool rp_object_inline(u64 size)
+{
+	return size <= RP_INLINE_MAX;
+}
+
+static int rp_payload_alloc(struct rp_object *obj, const void __user *init)
+{
+	gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_NOWARN;
+
+	if (rp_object_inline(obj->size)) {
+		obj->data = obj->inline_data;
+		if (!init)
+			memset(obj->data, 0, obj->size);
+	} else {
+		obj->data = kvmalloc(obj->size, init ? gfp : gfp | __GFP_ZERO);
+		if (!obj->data)
+			return -ENOMEM;
+	}
+
+	if (init && copy_from_user(obj->data, init, obj->size))
+		return -EFAULT;
+	return 0;
+}
+
+static void rp_payload_free(struct rp_object *obj)
+{
+	if (!rp_object_inline(obj->size))
+		kvfree(obj->data);
+}
+
+static void rp_object_free_rcu(struct rcu_head *rcu)
+{
+	kmem_cache_free(rp_object_cache,
+			container_of(rcu, struct rp_object, rcu));
+}
+
+/* Return everything the object holds; its memory goes after a grace period. */
+static void rp_object_free(struct rp_object *obj)
+{
+	struct rp_user *user = obj->user;
+
+	rp_payload_free(obj);
+	kvfree(obj->slots);
+	rp_uncharge(user, obj->size);
+	rp_user_put(user);
+	call_rcu(&obj->rcu, rp_object_free_rcu);
+}
+
+/**
+ * rp_object_create - make an object with one reference
+ * @user: who pays for it
+ * @size: payload bytes
+ * @nslots: reference slots
+ * @flags: REFPOOL_CREATE_* flags
+ * @init: user pointer to @size bytes of contents, or NULL for zeroes
+ *
+ * Return: the object, or an ERR_PTR: -EINVAL, -EFBIG, -ENOSPC, -EDQUOT,
+ * -ENOMEM, -EFAULT. On error nothing has changed.
+ */
+struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
+				   u32 flags, const void __user *init)
+{
+	struct rp_object *obj;
+	int ret;
+
+	if (flags & ~REFPOOL_CREATE_VALID_FLAGS)
+		return ERR_PTR(-EINVAL);
+	if (size > rp_limit_object_size() || nslots > rp_limit_slots())
+		return ERR_PTR(-EFBIG);
+
+	ret = rp_charge(user, size);
+	if (ret)
+		return ERR_PTR(ret);
+
+	ret = -ENOMEM;
+	obj = kmem_cache_alloc(rp_object_cache, GFP_KERNEL);
+	if (!obj)
+		goto err_uncharge;
+	obj->size = size;
+	obj->nslots = nslots;
+	obj->slots = NULL;
+	if (nslots) {
+		obj->slots = kvcalloc(nslots, sizeof(*obj->slots),
+				      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (!obj->slots)
+			goto err_free_obj;
+	}
+	ret = rp_payload_alloc(obj, init);
+	if (ret)
+		goto err_free_payload;
+
+	refcount_set(&obj->refs, 1);
+	atomic_set(&obj->access,
+		   flags & REFPOOL_CREATE_SEALED ? RP_ACCESS_SEALED : 0);
+	obj->flags = 0;
+	refcount_inc(&user->refs);
+	obj->user = user;
+	obj->id = atomic64_inc_return(&rp_pool.next_id);
+	return obj;
+
+err_free_payload:
+	rp_payload_free(obj);
+	kvfree(obj->slots);
+err_free_obj:
+	kmem_cache_free(rp_object_cache, obj);
+err_uncharge:
+	rp_uncharge(user, size);
+	return ERR_PTR(ret);
+}
+
+/**
+ * rp_object_put - drop a strong reference, freeing the object with the last
+ * @obj: the object
+ *
+ * The pool's counters drop before this returns.
+ */
+void rp_object_put(struct rp_object *obj)
+{
+	if (refcount_dec_and_test(&obj->refs))
+		rp_object_free(obj);
+}
+
+/**
+ * rp_object_flags - the REFPOOL_OBJ_* flags of an object
+ * @obj: the object
+ *
+ * Return: the flags.
+ */
+u32 rp_object_flags(struct rp_object *obj)
+{
+	u32 flags = READ_ONCE(obj->flags);
+
+	if (atomic_read(&obj->access) & RP_ACCESS_SEALED)
+		flags |= REFPOOL_OBJ_SEALED;
+	return flags;
+}
+
+/**
+ * rp_object_read - copy part of the payload to user memory
+ * @obj: the object
+ * @off: where to start
+ * @buf: user buffer
+ * @len: most bytes to copy
+ *
+ * Reads run beside writes, as loads from shared memory do: a read that
+ * overlaps a concurrent write may see part of it.
+ *
+ * Return: bytes copied, 0 at or past the end; -EFAULT.
+ */
+ssize_t rp_object_read(struct rp_object *obj, u64 off, void __user *buf,
+		       u64 len)
+{
+	if (off >= obj->size)
+		return 0;
+	len = min(len, obj->size - off);
+	if (copy_to_user(buf, obj->data + off, len))
+		return -EFAULT;
+	return len;
+}
+
+static bool rp_object_begin_write(struct rp_object *obj)
+{
+	int old = atomic_read(&obj->access);
+
+	do {
+		if (old & RP_ACCESS_SEALED)
+			return false;
+	} while (!atomic_try_cmpxchg(&obj->access, &old,
+				     old + RP_ACCESS_WRITER));
+	return true;
+}
+
+static void rp_object_end_write(struct rp_object *obj)
+{
+	if (atomic_sub_return(RP_ACCESS_WRITER, &obj->access) ==
+	    RP_ACCESS_SEALED)
+		wake_up_var(&obj->access);
+}
+
+/**
+ * rp_object_write - copy user memory into part of the payload
+ * @obj: the object
+ * @off: where to start
+ * @buf: user buffer
+ * @len: bytes to copy, all of which must fit
+ *
+ * The bytes are first copied into a kernel buffer, so that a fault in the
+ * caller's buffer leaves the payload as it was.
+ *
+ * Return: @len; -ERANGE, -EPERM, -ENOMEM, -EFAULT.
+ */
+ssize_t rp_object_write(struct rp_object *obj, u64 off,
+			const void __user *buf, u64 len)
+{
+	u8 stack_bounce[RP_WRITE_STACK_BOUNCE];
+	void *bounce = stack_bounce;
+	ssize_t ret;
+
+	if (off > obj->size || len > obj->size - off)
+		return -ERANGE;
+	if (atomic_read(&obj->access) & RP_ACCESS_SEALED)
+		return -EPERM;
+	if (!len)
+		return 0;
+
+	if (len > sizeof(stack_bounce)) {
+		bounce = kvmalloc(len, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (!bounce)
+			return -ENOMEM;
+	}
+	ret = -EFAULT;
+	if (copy_from_user(bounce, buf, len))
+		goto out;
+
+	ret = -EPERM;
+	if (!rp_object_begin_write(obj))
+		goto out;
+	memcpy(obj->data + off, bounce, len);
+	rp_object_end_write(obj);
+	ret = len;
+out:
+	if (bounce != stack_bounce)
+		kvfree(bounce);
+	return ret;
+}
+
+/**
+ * rp_object_seal - make an object immutable
+ * @obj: the object
+ *
+ * Returns once every write that passed the seal check has finished, so
+ * that no write lands after a seal the caller has seen complete.
+ */
+void rp_object_seal(struct rp_object *obj)
+{
+	atomic_or(RP_ACCESS_SEALED, &obj->access);
+	wait_var_event(&obj->access,
+		       atomic_read(&obj->access) == RP_ACCESS_SEALED);
+}

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * refpool: internal definitions shared by the module's files.
+ *
+ * Copyright (C) 2026 The refpool authors
+ */
+#ifndef _REFPOOL_H
+#define _REFPOOL_H
+
+#include <linux/atomic.h>
+#include <linux/rhashtable-types.h>
+#include <linux/refcount.h>
+#include <linux/types.h>
+#include <linux/uidgid.h>
+#include <linux/xarray.h>
+
+/* No payload is ever larger than this, whatever max_object_size says. */
+#define RP_OBJECT_SIZE_CAP	(1ULL << 30)
+
+/* Limits: module parameters, writable by root, read at every use. */
+u64 rp_limit_objects(void);
+u64 rp_limit_bytes(void);
+u64 rp_limit_object_size(void);
+u32 rp_limit_slots(void);
+u64 rp_limit_user_bytes(void);
+void rp_limits_init(void);
+
+/**
+ * struct rp_user - what one uid holds in the pool
+ * @node: in the users hash table, keyed by @uid
+ * @uid: the user
+ * @refs: one for each session and object of this user
+ * @bytes: payload bytes of live objects charged to this user
+ * @rcu: frees the entry after lookups under RCU are done with it
+ */
+struct rp_user {
+	struct rhash_head node;
+	kuid_t uid;
+	refcount_t refs;
+	atomic64_t bytes;
+	struct rcu_head rcu;
+};
+
+int rp_users_init(void);
+void rp_users_exit(void);
+struct rp_user *rp_user_get(kuid_t uid);
+void rp_user_put(struct rp_user *user);
+
+/* Object states, in rp_object.access beside the count of writers. */
+#define RP_ACCESS_SEALED	1
+#define RP_ACCESS_WRITER	2
+
+/**
+ * struct rp_object - one object of the pool
+ * @refs: strong references: handles, and (later) files, links and mappings
+ * @access: RP_ACCESS_SEALED, plus RP_ACCESS_WRITER for each write under way,
+ *          so that sealing waits for the writes that passed the check
+ * @id: unique for the life of the module, never reused
+ * @size: payload size in bytes
+ * @nslots: number of reference slots
+ * @flags: REFPOOL_OBJ_* flags other than sealed (which lives in @access)
+ * @user: the user the payload bytes are charged to
+ * @data: the payload: @inline_data, or a kvmalloc() buffer
+ * @slots: the reference slots, or NULL when @nslots is 0
+ * @rcu: frees the object after lookups under RCU are done with it
+ * @inline_data: small payloads live here, in the same slab object
+ *
+ * An object is freed as soon as @refs drops to zero. Handle lookups run
+ * under RCU and take a reference with refcount_inc_not_zero(), so the
+ * memory of the struct itself is returned only after a grace period.
+ */
+struct rp_object {
+	refcount_t refs;
+	atomic_t access;
+	u64 id;
+	u64 size;
+	u32 nslots;
+	u32 flags;
+	struct rp_user *user;
+	union {
+		struct {
+			void *data;
+			struct rp_object **slots;
+		};
+		struct rcu_head rcu;
+	};
+	u8 inline_data[];
+};
+
+/* The slab object size: header plus inline payload. */
+#define RP_OBJECT_SLAB_SIZE	128
+#define RP_INLINE_MAX	(RP_OBJECT_SLAB_SIZE - offsetof(struct rp_object, inline_data))
+
+int rp_objects_init(void);
+void rp_objects_exit(void);
+struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
+				   u32 flags, const void __user *init);
+void rp_object_put(struct rp_object *obj);
+u32 rp_object_flags(struct rp_object *obj);
+ssize_t rp_object_read(struct rp_object *obj, u64 off, void __user *buf,
+		       u64 len);
+ssize_t rp_object_write(struct rp_object *obj, u64 off,
+			const void __user *buf, u64 len);
+void rp_object_seal(struct rp_object *obj);
+
+/* Pool-wide counters. */
+struct rp_pool_stats {
+	atomic64_t objects;
+	atomic64_t bytes;
+	atomic64_t next_id;
+};
+
+extern struct rp_pool_stats rp_pool;
+
+struct refpool_stats;
+struct rp_session;
+void rp_stats_fill(struct rp_session *s, struct refpool_stats *st);
+
+/**
+ * struct rp_session - one open file description of /dev/refpool
+ * @handles: handle -> struct rp_object *, each owning one reference; a
+ *           handle being created is reserved (NULL) until it is published
+ * @nhandles: published handles
+ * @user: the uid that opened the session; it pays for what it creates
+ */
+struct rp_session {
+	struct xarray handles;
+	atomic64_t nhandles;
+	struct rp_user *user;
+};
+
+void rp_handles_init(struct rp_session *s);
+void rp_handles_release(struct rp_session *s);
+struct rp_object *rp_handle_get(struct rp_session *s, u32 handle);
+struct rp_object *rp_handle_remove(struct rp_session *s, u32 handle);
+int rp_handle_reserve(struct rp_session *s, u32 *handle);
+void rp_handle_publish(struct rp_session *s, u32 handle, struct rp_object *obj);
+void rp_handle_cancel(struct rp_session *s, u32 handle);
+
+long rp_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+#endif /* _REFPOOL_H */

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * refpool: the pool's counters, as REFPOOL_IOC_STATS reports them.
+ *
+ * The object and byte counters are exact: they move when an object is made
+ * or freed, before the call that did it returns.
+ *
+ * Copyright (C) 2026 The refpool authors
+ */
+#include <linux/refpool.h>
+#include "refpool.h"
+
+struct rp_pool_stats rp_pool;
+
+/**
+ * rp_stats_fill - report the pool's and a session's counters
+ * @s: the calling session
+ * @st: filled in; fields the module does not keep yet stay zero
+ */
+void rp_stats_fill(struct rp_session *s, struct refpool_stats *st)
+{
+	st->objects = atomic64_read(&rp_pool.objects);
+	st->bytes = atomic64_read(&rp_pool.bytes);
+	st->session_handles = atomic64_read(&s->nhandles);
+	st->max_objects = rp_limit_objects();
+	st->max_bytes = rp_limit_bytes();
+	st->max_object_size = rp_limit_object_size();
+	st->max_slots = rp_limit_slots();
+	st->max_user_bytes = rp_limit_user_bytes();
+	st->user_bytes = atomic64_read(&s->user->bytes);
+}

@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * refpool: per-user accounting, for max_user_bytes.
+ *
+ * One struct rp_user per uid that holds a session or an object, found in an
+ * rhashtable under RCU. Sessions and objects each hold a reference; the
+ * entry leaves the table with its last one.
+ *
+ * Copyright (C) 2026 The refpool authors
+ */
+#include <linux/rhashtable.h>
+#include <linux/slab.h>
+
+#include "refpool.h"
+
+static struct rhashtable rp_users;
+
+static const struct rhashtable_params rp_user_params = {
+	.key_len = sizeof(kuid_t),
+	.key_offset = offsetof(struct rp_user, uid),
+	.head_offset = offsetof(struct rp_user, node),
+	.automatic_shrinking = true,
+};
+
+int rp_users_init(void)
+{
+	return rhashtable_init(&rp_users, &rp_user_params);
+}
+
+void rp_users_exit(void)
+{
+	rhashtable_destroy(&rp_users);
+}
+
+/**
+ * rp_user_get - find or make the entry of a uid, with a reference
+ * @uid: the user
+ *
+ * Return: the entry, or NULL when memory ran out.
+ */
+struct rp_user *rp_user_get(kuid_t uid)
+{
+	struct rp_user *user, *old;
+
+	rcu_read_lock();
+	user = rhashtable_lookup(&rp_users, &uid, rp_user_params);
+	if (user && refcount_inc_not_zero(&user->refs)) {
+		rcu_read_unlock();
+		return user;
+	}
+	rcu_read_unlock();
+
+	user = kzalloc(sizeof(*user), GFP_KERNEL_ACCOUNT);
+	if (!user)
+		return NULL;
+	user->uid = uid;
+	refcount_set(&user->refs, 1);
+
+	/*
+	 * Another session of the same uid may have inserted its entry since,
+	 * or a dying entry may still be in the table: take a live one, or
+	 * wait for the dying one to leave and insert ours.
+	 */
+	for (;;) {
+		rcu_read_lock();
+		old = rhashtable_lookup_get_insert_fast(&rp_users, &user->node,
+							rp_user_params);
+		if (!old) {
+			rcu_read_unlock();
+			return user;
+		}
+		if (IS_ERR(old)) {
+			rcu_read_unlock();
+			kfree(user);
+			return NULL;
+		}
+		if (refcount_inc_not_zero(&old->refs)) {
+			rcu_read_unlock();
+			kfree(user);
+			return old;
+		}
+		rcu_read_unlock();
+		cond_resched();
+	}
+}
+
+/**
+ * rp_user_put - drop a reference to a user's entry
+ * @user: the entry
+ */
+void rp_user_put(struct rp_user *user)
+{
+	if (!refcount_dec_and_test(&user->refs))
+		return;
+	WARN_ON(atomic64_read(&user->bytes));
+	rhashtable_remove_fast(&rp_users, &user->node, rp_user_params);
+	kfree_rcu(user, rcu);
+}

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * refpool: a kernel-side heap of reference-counted objects.
+ *
+ * Copyright (C) 2026 The refpool authors
+ */
+#ifndef _UAPI_LINUX_REFPOOL_H
+#define _UAPI_LINUX_REFPOOL_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+/**
+ * DOC: refpool ioctl interface
+ *
+ * Every open() of /dev/refpool is a *session*: a private table of handles,
+ * small nonzero integers, each owning one strong reference to an object in
+ * the pool. The session ends when the last file descriptor of its open file
+ * description is closed; every reference it still holds is dropped then.
+ *
+ * All arguments are structs of fixed-size fields, naturally aligned and a
+ * multiple of 8 bytes long. Pointers travel as __u64. The struct size is
+ * part of the command number (_IOC_SIZE) so that a struct may grow at its
+ * end: the kernel accepts any size from the first published version
+ * (REFPOOL_*_SIZE_VER0) up; it zero-fills the fields an older caller does
+ * not know about, and refuses with -E2BIG a newer caller's tail that is not
+ * all zero. Results are written back only on success, and never more than
+ * the caller's size.
+ *
+ * Every flag bit not defined here and every nonzero pad field is refused
+ * with -EINVAL; an unknown command with -ENOTTY. The errno of each command
+ * is listed beside it; -EFAULT may come from any of them.
+ */
+
+#define REFPOOL_ABI_MAJOR	1
+#define REFPOOL_ABI_MINOR	0
+
+/* Object flags, reported by REFPOOL_IOC_INFO. */
+#define REFPOOL_OBJ_SEALED	(1U << 0)	/* contents and slots are immutable */
+#define REFPOOL_OBJ_INTERNED	(1U << 1)	/* in the intern table; implies sealed */
+
+/* Flags accepted by REFPOOL_IOC_CREATE. */
+#define REFPOOL_CREATE_SEALED	REFPOOL_OBJ_SEALED
+#define REFPOOL_CREATE_VALID_FLAGS	(REFPOOL_CREATE_SEALED)
+
+/* Feature bits reported by REFPOOL_IOC_VERSION: which commands exist. */
+#define REFPOOL_FEAT_CORE	(1ULL << 0)	/* create dup put info read write seal stats */
+
+/**
+ * struct refpool_version - ABI version and features of the loaded module
+ * @major: incompatible ABI changes; 1 for this header
+ * @minor: compatible additions
+ * @features: REFPOOL_FEAT_* bits the module supports
+ */
+struct refpool_version {
+	__u32 major;
+	__u32 minor;
+	__u64 features;
+};
+
+#define REFPOOL_VERSION_SIZE_VER0	16
+
+/**
+ * struct refpool_create - create an object
+ * @size: payload size in bytes, 0 .. max_object_size
+ * @data: user pointer to @size bytes of initial contents, or 0 to zero-fill
+ * @nslots: number of reference slots, 0 .. max_slots
+ * @flags: REFPOOL_CREATE_* flags
+ * @handle: out: the new handle, owning the only reference
+ * @pad: must be zero
+ */
+struct refpool_create {
+	__u64 size;
+	__u64 data;
+	__u32 nslots;
+	__u32 flags;
+	__u32 handle;
+	__u32 pad;
+};
+
+#define REFPOOL_CREATE_SIZE_VER0	32
+
+/**
+ * struct refpool_handle_arg - the argument of commands on one handle
+ * @handle: a handle of this session
+ * @out: out: the new handle, for the commands that make one (DUP)
+ * @flags: must be zero
+ * @pad: must be zero
+ */
+struct refpool_handle_arg {
+	__u32 handle;
+	__u32 out;
+	__u32 flags;
+	__u32 pad;
+};
+
+#define REFPOOL_HANDLE_ARG_SIZE_VER0	16
+
+/**
+ * struct refpool_info - what one object is
+ * @handle: a handle of this session
+ * @flags: out: REFPOOL_OBJ_* flags
+ * @id: out: the object's id, unique for the life of the module, never reused
+ * @size: out: payload size in bytes
+ * @refs: out: strong references (handles, exported files, links, mappings),
+ *        not counting the one the call holds while it runs
+ * @nslots: out: number of reference slots
+ * @pad: must be zero
+ */
+struct refpool_info {
+	__u32 handle;
+	__u32 flags;
+	__u64 id;
+	__u64 size;
+	__u64 refs;
+	__u32 nslots;
+	__u32 pad;
+};
+
+#define REFPOOL_INFO_SIZE_VER0		40
+
+/**
+ * struct refpool_rw - read or write part of an object's payload
+ * @handle: a handle of this session
+ * @flags: must be zero
+ * @offset: byte offset in the payload
+ * @len: number of bytes
+ * @buf: user pointer to @len bytes
+ *
+ * The command returns the number of bytes transferred: a read stops at the
+ * end of the payload (0 at or past it), a write transfers all or nothing.
+ * Payloads are never larger than 1 GiB, so the count fits the return value.
+ */
+struct refpool_rw {
+	__u32 handle;
+	__u32 flags;
+	__u64 offset;
+	__u64 len;
+	__u64 buf;
+};
+
+#define REFPOOL_RW_SIZE_VER0		32
+
+/**
+ * struct refpool_stats - counters of the pool and of the calling session
+ * @objects: live objects in the pool
+ * @bytes: payload bytes of live objects
+ * @interned: live interned objects
+ * @intern_hits: running total of interning calls that found the object
+ * @gc_runs: running total of completed collections
+ * @gc_collected: running total of objects freed by the collector
+ * @session_handles: handles held by the calling session
+ * @max_objects: the pool's object limit
+ * @max_bytes: the pool's payload byte limit
+ * @max_object_size: the largest payload of one object
+ * @max_slots: the most reference slots of one object
+ * @max_user_bytes: payload bytes one user may hold
+ * @user_bytes: payload bytes charged to the calling user
+ * @intern_bytes_saved: payload bytes not allocated thanks to interning
+ * @gc_time_ns: running total of time spent collecting
+ */
+struct refpool_stats {
+	__u64 objects;
+	__u64 bytes;
+	__u64 interned;
+	__u64 intern_hits;
+	__u64 gc_runs;
+	__u64 gc_collected;
+	__u64 session_handles;
+	__u64 max_objects;
+	__u64 max_bytes;
+	__u64 max_object_size;
+	__u64 max_slots;
+	__u64 max_user_bytes;
+	__u64 user_bytes;
+	__u64 intern_bytes_saved;
+	__u64 gc_time_ns;
+};
+
+#define REFPOOL_STATS_SIZE_VER0		120
+
+#define REFPOOL_IOC_MAGIC	0xB8
+
+/*
+ * REFPOOL_IOC_VERSION: no errors.
+ */
+#define REFPOOL_IOC_VERSION	_IOR(REFPOOL_IOC_MAGIC, 0x00, struct refpool_version)
+/*
+ * REFPOOL_IOC_CREATE: -EINVAL unknown flag or nonzero pad; -EFBIG size or
+ * nslots over the limit; -ENOSPC pool object or byte limit; -EDQUOT the
+ * user's byte limit; -ENOMEM; -EFAULT @data unreadable.
+ */
+#define REFPOOL_IOC_CREATE	_IOWR(REFPOOL_IOC_MAGIC, 0x01, struct refpool_create)
+/* REFPOOL_IOC_DUP: -EBADF bad handle; -EINVAL flags or pad; -ENOMEM. */
+#define REFPOOL_IOC_DUP		_IOWR(REFPOOL_IOC_MAGIC, 0x02, struct refpool_handle_arg)
+/* REFPOOL_IOC_PUT: -EBADF bad handle; -EINVAL flags, pad or nonzero @out. */
+#define REFPOOL_IOC_PUT		_IOW(REFPOOL_IOC_MAGIC, 0x03, struct refpool_handle_arg)
+/* REFPOOL_IOC_INFO: -EBADF bad handle; -EINVAL nonzero pad. */
+#define REFPOOL_IOC_INFO	_IOWR(REFPOOL_IOC_MAGIC, 0x04, struct refpool_info)
+/* REFPOOL_IOC_READ: -EBADF bad handle; -EINVAL flags; -EFAULT @buf. */
+#define REFPOOL_IOC_READ	_IOW(REFPOOL_IOC_MAGIC, 0x05, struct refpool_rw)
+/*
+ * REFPOOL_IOC_WRITE: -EBADF bad handle; -EINVAL flags; -ERANGE range past
+ * the end; -EPERM sealed; -ENOMEM; -EFAULT @buf.
+ */
+#define REFPOOL_IOC_WRITE	_IOW(REFPOOL_IOC_MAGIC, 0x06, struct refpool_rw)
+/* REFPOOL_IOC_SEAL: -EBADF bad handle; -EINVAL flags, pad or nonzero @out. */
+#define REFPOOL_IOC_SEAL	_IOW(REFPOOL_IOC_MAGIC, 0x07, struct refpool_handle_arg)
+/* REFPOOL_IOC_STATS: no errors. */
+#define REFPOOL_IOC_STATS	_IOR(REFPOOL_IOC_MAGIC, 0x08, struct refpool_stats)
+
+#endif /* _UAPI_LINUX_REFPOOL_H */

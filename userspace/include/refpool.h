@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later OR MIT */
+/*
+ * librefpool: the C library over /dev/refpool.
+ *
+ * Every call returns 0 (or a non-negative count) on success and a negative
+ * errno on failure. Calls are thread-safe on one struct rp_pool and restart
+ * by themselves when interrupted by a signal (EINTR).
+ */
+#ifndef REFPOOL_H
+#define REFPOOL_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A session's name for one strong reference to an object; never 0. */
+typedef uint32_t rp_handle_t;
+
+/* An unguessable 128-bit name of an object, for rp_publish()/rp_lookup(). */
+typedef struct {
+	uint8_t bytes[16];
+} rp_token_t;
+
+/* Object flags: rp_info().flags, and rp_create*() flags (RP_SEALED only). */
+#define RP_SEALED	(1U << 0)
+#define RP_INTERNED	(1U << 1)
+
+/* One session on the device; opaque. */
+struct rp_pool;
+
+struct rp_info {
+	uint64_t id;		/* unique for the module's life, never reused */
+	uint64_t size;		/* payload bytes */
+	uint64_t refs;		/* handles, exported files, links, mappings */
+	uint32_t nslots;	/* reference slots */
+	uint32_t flags;		/* RP_SEALED, RP_INTERNED */
+};
+
+struct rp_stats {
+	uint64_t objects;		/* live objects in the pool */
+	uint64_t bytes;			/* payload bytes of live objects */
+	uint64_t interned;		/* live interned objects */
+	uint64_t intern_hits;		/* rp_intern() calls that found it */
+	uint64_t gc_runs;		/* completed collections */
+	uint64_t gc_collected;		/* objects freed by the collector */
+	uint64_t session_handles;	/* handles held by this session */
+	uint64_t max_objects;
+	uint64_t max_bytes;
+	uint64_t max_object_size;
+	uint64_t max_slots;
+	uint64_t max_user_bytes;
+	uint64_t user_bytes;		/* payload bytes charged to this user */
+	uint64_t intern_bytes_saved;	/* bytes interning did not allocate */
+	uint64_t gc_time_ns;		/* time spent collecting */
+};
+
+/* Sessions. rp_open() uses $REFPOOL_DEVICE, else /dev/refpool. */
+int rp_open(struct rp_pool **pool);
+int rp_open_path(const char *path, struct rp_pool **pool);
+void rp_close(struct rp_pool *pool);
+int rp_fd(const struct rp_pool *pool);
+
+/* Objects. */
+int rp_create(struct rp_pool *p, uint64_t size, uint32_t nslots,
+	      uint32_t flags, rp_handle_t *out);
+int rp_create_from(struct rp_pool *p, const void *data, uint64_t len,
+		   uint32_t flags, rp_handle_t *out);
+int rp_dup(struct rp_pool *p, rp_handle_t h, rp_handle_t *out);
+int rp_put(struct rp_pool *p, rp_handle_t h);
+int rp_info(struct rp_pool *p, rp_handle_t h, struct rp_info *info);
+int64_t rp_read(struct rp_pool *p, rp_handle_t h, uint64_t off,
+		void *buf, uint64_t len);
+int64_t rp_write(struct rp_pool *p, rp_handle_t h, uint64_t off,
+		 const void *buf, uint64_t len);
+int rp_seal(struct rp_pool *p, rp_handle_t h);
+
+/* Counters of the pool and of this session. */
+int rp_stats(struct rp_pool *p, struct rp_stats *st);
+
+/* A static description of a negative (or positive) errno value. */
+const char *rp_strerror(int err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* REFPOOL_H */
