@@ -196,19 +196,24 @@ static long rp_ioctl_stats(struct rp_session *s, void *data,
 	return 0;
 }
 
-#define RP_IOCTL(_cmd, _fn, _ver0) \
-	[_IOC_NR(_cmd)] = { .cmd = (_cmd), .ver0_size = (_ver0), .fn = (_fn) }
+/* REFPOOL_IOC_<name>, whose struct is REFPOOL_<arg>_SIZE_VER0 bytes or more. */
+#define RP_IOCTL(_name, _arg, _fn)					\
+	[_IOC_NR(REFPOOL_IOC_##_name)] = {				\
+		.cmd = REFPOOL_IOC_##_name,				\
+		.ver0_size = REFPOOL_##_arg##_SIZE_VER0,		\
+		.fn = (_fn),						\
+	}
 
 static const struct rp_ioctl_desc rp_ioctls[] = {
-	RP_IOCTL(REFPOOL_IOC_VERSION, rp_ioctl_version, REFPOOL_VERSION_SIZE_VER0),
-	RP_IOCTL(REFPOOL_IOC_CREATE, rp_ioctl_create, REFPOOL_CREATE_SIZE_VER0),
-	RP_IOCTL(REFPOOL_IOC_DUP, rp_ioctl_dup, REFPOOL_HANDLE_ARG_SIZE_VER0),
-	RP_IOCTL(REFPOOL_IOC_PUT, rp_ioctl_put, REFPOOL_HANDLE_ARG_SIZE_VER0),
-	RP_IOCTL(REFPOOL_IOC_INFO, rp_ioctl_info, REFPOOL_INFO_SIZE_VER0),
-	RP_IOCTL(REFPOOL_IOC_READ, rp_ioctl_read, REFPOOL_RW_SIZE_VER0),
-	RP_IOCTL(REFPOOL_IOC_WRITE, rp_ioctl_write, REFPOOL_RW_SIZE_VER0),
-	RP_IOCTL(REFPOOL_IOC_SEAL, rp_ioctl_seal, REFPOOL_HANDLE_ARG_SIZE_VER0),
-	RP_IOCTL(REFPOOL_IOC_STATS, rp_ioctl_stats, REFPOOL_STATS_SIZE_VER0),
+	RP_IOCTL(VERSION, VERSION, rp_ioctl_version),
+	RP_IOCTL(CREATE, CREATE, rp_ioctl_create),
+	RP_IOCTL(DUP, HANDLE_ARG, rp_ioctl_dup),
+	RP_IOCTL(PUT, HANDLE_ARG, rp_ioctl_put),
+	RP_IOCTL(INFO, INFO, rp_ioctl_info),
+	RP_IOCTL(READ, RW, rp_ioctl_read),
+	RP_IOCTL(WRITE, RW, rp_ioctl_write),
+	RP_IOCTL(SEAL, HANDLE_ARG, rp_ioctl_seal),
+	RP_IOCTL(STATS, STATS, rp_ioctl_stats),
 };
 
 /* Write the result back: the caller's size, zero past what we know. */

@@ -10,12 +10,13 @@
 #include <linux/atomic.h>
 #include <linux/rhashtable-types.h>
 #include <linux/refcount.h>
+#include <linux/sizes.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/xarray.h>
 
 /* No payload is ever larger than this, whatever max_object_size says. */
-#define RP_OBJECT_SIZE_CAP	(1ULL << 30)
+#define RP_OBJECT_SIZE_CAP	((u64)SZ_1G)
 
 /* Limits: module parameters, writable by root, read at every use. */
 u64 rp_limit_objects(void);

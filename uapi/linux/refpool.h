@@ -7,6 +7,7 @@
 #ifndef _UAPI_LINUX_REFPOOL_H
 #define _UAPI_LINUX_REFPOOL_H
 
+#include <linux/const.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
@@ -36,15 +37,15 @@
 #define REFPOOL_ABI_MINOR	0
 
 /* Object flags, reported by REFPOOL_IOC_INFO. */
-#define REFPOOL_OBJ_SEALED	(1U << 0)	/* contents and slots are immutable */
-#define REFPOOL_OBJ_INTERNED	(1U << 1)	/* in the intern table; implies sealed */
+#define REFPOOL_OBJ_SEALED	_BITUL(0)	/* contents and slots are immutable */
+#define REFPOOL_OBJ_INTERNED	_BITUL(1)	/* in the intern table; implies sealed */
 
 /* Flags accepted by REFPOOL_IOC_CREATE. */
 #define REFPOOL_CREATE_SEALED	REFPOOL_OBJ_SEALED
 #define REFPOOL_CREATE_VALID_FLAGS	(REFPOOL_CREATE_SEALED)
 
 /* Feature bits reported by REFPOOL_IOC_VERSION: which commands exist. */
-#define REFPOOL_FEAT_CORE	(1ULL << 0)	/* create dup put info read write seal stats */
+#define REFPOOL_FEAT_CORE	_BITULL(0)	/* create dup put info read write seal stats */
 
 /**
  * struct refpool_version - ABI version and features of the loaded module
