@@ -20,11 +20,17 @@ static struct kmem_cache *rp_object_cache;
 int rp_objects_init(void)
 {
 	BUILD_BUG_ON(RP_INLINE_MAX < 16);
-	/* SLAB_ACCOUNT: every object is charged to its creator's memcg. */
-	rp_object_cache = kmem_cache_create("refpool_object",
-					    RP_OBJECT_SLAB_SIZE, 0,
-					    SLAB_ACCOUNT | SLAB_HWCACHE_ALIGN,
-					    NULL);
+	/*
+	 * SLAB_ACCOUNT: every object is charged to its creator's memcg.
+	 * Only the inline payload is ever copied to or from user memory:
+	 * hardened usercopy refuses the rest of the struct.
+	 */
+	rp_object_cache =
+		kmem_cache_create_usercopy("refpool_object",
+					   RP_OBJECT_SLAB_SIZE, 0,
+					   SLAB_ACCOUNT | SLAB_HWCACHE_ALIGN,
+					   offsetof(struct rp_object, inline_data),
+					   RP_INLINE_MAX, NULL);
 	return rp_object_cache ? 0 : -ENOMEM;
 }
 
