@@ -29,7 +29,8 @@ USER_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -D_GNU_SOURCE \
 	-Iuapi -Iuserspace/include $(CFLAGS)
 
-LIB_SRCS := userspace/lib/refpool.c userspace/lib/strerror.c
+LIB_SRCS := userspace/lib/refpool.c userspace/lib/share.c userspace/lib/token.c \
+	userspace/lib/strerror.c
 LIB_OBJS := $(LIB_SRCS:.c=.o)
 LIB_A := userspace/lib/librefpool.a
 LIB_SO := userspace/lib/librefpool.so.$(VERSION)
@@ -52,7 +53,8 @@ module:
 
 lib: $(LIB_A) $(LIB_SO) $(PC)
 
-userspace/lib/%.o: userspace/lib/%.c userspace/include/refpool.h uapi/linux/refpool.h
+userspace/lib/%.o: userspace/lib/%.c userspace/lib/internal.h \
+		userspace/include/refpool.h uapi/linux/refpool.h
 	$(CC) $(USER_CFLAGS) -fPIC -fvisibility=hidden -c -o $@ $<
 
 $(LIB_A): $(LIB_OBJS)

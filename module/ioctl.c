@@ -11,6 +11,7 @@
  *
  * Copyright (C) 2026 The refpool authors
  */
+#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/nospec.h>
 #include <linux/uaccess.h>
@@ -22,10 +23,14 @@
  * struct rp_ioctl_ctx - what a handler leaves for the dispatcher
  * @new_obj: an object to publish under @new_handle once the call succeeds
  * @new_handle: the reserved handle number
+ * @new_file: a file to install as @new_fd once the call succeeds
+ * @new_fd: the reserved fd number
  */
 struct rp_ioctl_ctx {
 	struct rp_object *new_obj;
 	u32 new_handle;
+	struct file *new_file;
+	int new_fd;
 };
 
 union rp_ioctl_args {
@@ -35,6 +40,8 @@ union rp_ioctl_args {
 	struct refpool_info info;
 	struct refpool_rw rw;
 	struct refpool_stats stats;
+	struct refpool_fd_arg fd;
+	struct refpool_token_arg token;
 };
 
 typedef long (*rp_ioctl_fn)(struct rp_session *s, void *args,
@@ -68,7 +75,7 @@ static long rp_ioctl_version(struct rp_session *s, void *data,
 
 	args->major = REFPOOL_ABI_MAJOR;
 	args->minor = REFPOOL_ABI_MINOR;
-	args->features = REFPOOL_FEAT_CORE;
+	args->features = REFPOOL_FEAT_CORE | REFPOOL_FEAT_SHARE;
 	return 0;
 }
 
@@ -178,15 +185,101 @@ static long rp_ioctl_seal(struct rp_session *s, void *data,
 {
 	struct refpool_handle_arg *args = data;
 	struct rp_object *obj;
+	long ret;
 
 	if (args->out || args->flags || args->pad)
 		return -EINVAL;
 	obj = rp_handle_get(s, args->handle);
 	if (!obj)
 		return -EBADF;
-	rp_object_seal(obj);
+	ret = rp_object_seal(obj);
 	rp_object_put(obj);
+	return ret;
+}
+
+static long rp_ioctl_export(struct rp_session *s, void *data,
+			    struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_fd_arg *args = data;
+	struct rp_object *obj;
+	struct file *file;
+	int fd;
+
+	if (args->flags || args->pad)
+		return -EINVAL;
+	obj = rp_handle_get(s, args->handle);
+	if (!obj)
+		return -EBADF;
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		rp_object_put(obj);
+		return fd;
+	}
+	file = rp_file_export(obj);
+	if (IS_ERR(file)) {
+		put_unused_fd(fd);
+		return PTR_ERR(file);
+	}
+	args->fd = fd;
+	ctx->new_file = file;
+	ctx->new_fd = fd;
 	return 0;
+}
+
+static long rp_ioctl_import(struct rp_session *s, void *data,
+			    struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_fd_arg *args = data;
+	struct rp_object *obj;
+
+	if (args->flags || args->pad)
+		return -EINVAL;
+	obj = rp_file_import(args->fd);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	return rp_ioctl_new_handle(s, obj, ctx, &args->handle);
+}
+
+static long rp_ioctl_publish(struct rp_session *s, void *data,
+			     struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_token_arg *args = data;
+	struct rp_object *obj;
+	long ret;
+
+	if (args->flags & ~REFPOOL_PUBLISH_VALID_FLAGS)
+		return -EINVAL;
+	obj = rp_handle_get(s, args->handle);
+	if (!obj)
+		return -EBADF;
+	ret = rp_token_publish(obj, args->flags & REFPOOL_PUBLISH_PIN,
+			       args->token);
+	rp_object_put(obj);
+	return ret;
+}
+
+static long rp_ioctl_lookup(struct rp_session *s, void *data,
+			    struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_token_arg *args = data;
+	struct rp_object *obj;
+
+	if (args->flags)
+		return -EINVAL;
+	obj = rp_token_lookup(args->token);
+	if (!obj)
+		return -ENOENT;
+	return rp_ioctl_new_handle(s, obj, ctx, &args->handle);
+}
+
+static long rp_ioctl_unpin(struct rp_session *s, void *data,
+			   struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_token_arg *args = data;
+
+	if (args->flags || args->handle)
+		return -EINVAL;
+	return rp_token_unpin(args->token);
 }
 
 static long rp_ioctl_stats(struct rp_session *s, void *data,
@@ -214,6 +307,11 @@ static const struct rp_ioctl_desc rp_ioctls[] = {
 	RP_IOCTL(WRITE, RW, rp_ioctl_write),
 	RP_IOCTL(SEAL, HANDLE_ARG, rp_ioctl_seal),
 	RP_IOCTL(STATS, STATS, rp_ioctl_stats),
+	RP_IOCTL(EXPORT, FD_ARG, rp_ioctl_export),
+	RP_IOCTL(IMPORT, FD_ARG, rp_ioctl_import),
+	RP_IOCTL(PUBLISH, TOKEN_ARG, rp_ioctl_publish),
+	RP_IOCTL(LOOKUP, TOKEN_ARG, rp_ioctl_lookup),
+	RP_IOCTL(UNPIN, TOKEN_ARG, rp_ioctl_unpin),
 };
 
 /* Write the result back: the caller's size, zero past what we know. */
@@ -268,6 +366,14 @@ long rp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 			rp_object_put(ctx.new_obj);
 		} else {
 			rp_handle_publish(s, ctx.new_handle, ctx.new_obj);
+		}
+	}
+	if (ctx.new_file) {
+		if (ret < 0) {
+			put_unused_fd(ctx.new_fd);
+			fput(ctx.new_file);
+		} else {
+			fd_install(ctx.new_fd, ctx.new_file);
 		}
 	}
 	return ret;

@@ -72,11 +72,16 @@ static int __init rp_init(void)
 	ret = rp_objects_init();
 	if (ret)
 		goto err_users;
-	ret = misc_register(&rp_misc);
+	ret = rp_tokens_init();
 	if (ret)
 		goto err_objects;
+	ret = misc_register(&rp_misc);
+	if (ret)
+		goto err_tokens;
 	return 0;
 
+err_tokens:
+	rp_tokens_exit();
 err_objects:
 	rp_objects_exit();
 err_users:
@@ -85,12 +90,13 @@ err_users:
 }
 
 /*
- * No session can be open here (each holds a module reference), and every
- * object is held by a session, so every object is already gone.
+ * No session, exported file or mapping can be left (each holds a module
+ * reference), so only pinned tokens can still hold objects: drop them.
  */
 static void __exit rp_exit(void)
 {
 	misc_deregister(&rp_misc);
+	rp_tokens_exit();
 	rp_objects_exit();
 	WARN_ON(atomic64_read(&rp_pool.objects));
 	rp_users_exit();

@@ -7,6 +7,7 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
+#include <linux/spinlock.h>
 #include <linux/wait_bit.h>
 
 #include <linux/refpool.h>
@@ -76,36 +77,6 @@ static void rp_uncharge(struct rp_user *user, u64 size)
 	atomic64_dec(&rp_pool.objects);
 }
 
-static bool rp_object_inline(u64 size)
-{
-	return size <= RP_INLINE_MAX;
-}
-
-static int rp_payload_alloc(struct rp_object *obj, const void __user *init)
-{
-	gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_NOWARN;
-
-	if (rp_object_inline(obj->size)) {
-		obj->data = obj->inline_data;
-		if (!init)
-			memset(obj->data, 0, obj->size);
-	} else {
-		obj->data = kvmalloc(obj->size, init ? gfp : gfp | __GFP_ZERO);
-		if (!obj->data)
-			return -ENOMEM;
-	}
-
-	if (init && copy_from_user(obj->data, init, obj->size))
-		return -EFAULT;
-	return 0;
-}
-
-static void rp_payload_free(struct rp_object *obj)
-{
-	if (!rp_object_inline(obj->size))
-		kvfree(obj->data);
-}
-
 static void rp_object_free_rcu(struct rcu_head *rcu)
 {
 	kmem_cache_free(rp_object_cache,
@@ -117,6 +88,7 @@ static void rp_object_free(struct rp_object *obj)
 {
 	struct rp_user *user = obj->user;
 
+	rp_tokens_drop(obj);
 	rp_payload_free(obj);
 	kvfree(obj->slots);
 	rp_uncharge(user, obj->size);
@@ -157,6 +129,7 @@ struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
 	obj->size = size;
 	obj->nslots = nslots;
 	obj->slots = NULL;
+	obj->tokens = NULL;
 	if (nslots) {
 		obj->slots = kvcalloc(nslots, sizeof(*obj->slots),
 				      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
@@ -168,9 +141,11 @@ struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
 		goto err_free_payload;
 
 	refcount_set(&obj->refs, 1);
-	atomic_set(&obj->access,
-		   flags & REFPOOL_CREATE_SEALED ? RP_ACCESS_SEALED : 0);
-	obj->flags = 0;
+	spin_lock_init(&obj->lock);
+	obj->writers = 0;
+	obj->wmaps = 0;
+	obj->promoting = false;
+	obj->flags = flags & REFPOOL_CREATE_SEALED ? REFPOOL_OBJ_SEALED : 0;
 	refcount_inc(&user->refs);
 	obj->user = user;
 	obj->id = atomic64_inc_return(&rp_pool.next_id);
@@ -206,11 +181,12 @@ void rp_object_put(struct rp_object *obj)
  */
 u32 rp_object_flags(struct rp_object *obj)
 {
-	u32 flags = READ_ONCE(obj->flags);
+	return READ_ONCE(obj->flags);
+}
 
-	if (atomic_read(&obj->access) & RP_ACCESS_SEALED)
-		flags |= REFPOOL_OBJ_SEALED;
-	return flags;
+static bool rp_object_sealed(struct rp_object *obj)
+{
+	return READ_ONCE(obj->flags) & REFPOOL_OBJ_SEALED;
 }
 
 /**
@@ -228,31 +204,42 @@ u32 rp_object_flags(struct rp_object *obj)
 ssize_t rp_object_read(struct rp_object *obj, u64 off, void __user *buf,
 		       u64 len)
 {
+	int ret;
+
 	if (off >= obj->size)
 		return 0;
 	len = min(len, obj->size - off);
-	if (copy_to_user(buf, obj->data + off, len))
-		return -EFAULT;
-	return len;
+	ret = rp_payload_read(obj, off, buf, len);
+	return ret ? ret : len;
 }
 
-static bool rp_object_begin_write(struct rp_object *obj)
+/*
+ * Register a writer: refused once sealed, and held off while the payload
+ * moves into pages (which must not lose the write).
+ */
+static int rp_object_begin_write(struct rp_object *obj)
 {
-	int old = atomic_read(&obj->access);
-
-	do {
-		if (old & RP_ACCESS_SEALED)
-			return false;
-	} while (!atomic_try_cmpxchg(&obj->access, &old,
-				     old + RP_ACCESS_WRITER));
-	return true;
+	spin_lock(&obj->lock);
+	while (obj->promoting) {
+		spin_unlock(&obj->lock);
+		wait_var_event(&obj->writers, !READ_ONCE(obj->promoting));
+		spin_lock(&obj->lock);
+	}
+	if (obj->flags & REFPOOL_OBJ_SEALED) {
+		spin_unlock(&obj->lock);
+		return -EPERM;
+	}
+	obj->writers++;
+	spin_unlock(&obj->lock);
+	return 0;
 }
 
 static void rp_object_end_write(struct rp_object *obj)
 {
-	if (atomic_sub_return(RP_ACCESS_WRITER, &obj->access) ==
-	    RP_ACCESS_SEALED)
-		wake_up_var(&obj->access);
+	spin_lock(&obj->lock);
+	if (!--obj->writers)
+		wake_up_var(&obj->writers);
+	spin_unlock(&obj->lock);
 }
 
 /**
@@ -276,7 +263,7 @@ ssize_t rp_object_write(struct rp_object *obj, u64 off,
 
 	if (off > obj->size || len > obj->size - off)
 		return -ERANGE;
-	if (atomic_read(&obj->access) & RP_ACCESS_SEALED)
+	if (rp_object_sealed(obj))
 		return -EPERM;
 	if (!len)
 		return 0;
@@ -290,10 +277,10 @@ ssize_t rp_object_write(struct rp_object *obj, u64 off,
 	if (copy_from_user(bounce, buf, len))
 		goto out;
 
-	ret = -EPERM;
-	if (!rp_object_begin_write(obj))
+	ret = rp_object_begin_write(obj);
+	if (ret)
 		goto out;
-	memcpy(obj->data + off, bounce, len);
+	rp_payload_write(obj, off, bounce, len);
 	rp_object_end_write(obj);
 	ret = len;
 out:
@@ -308,10 +295,86 @@ out:
  *
  * Returns once every write that passed the seal check has finished, so
  * that no write lands after a seal the caller has seen complete.
+ *
+ * Return: 0 (also when already sealed), or -EBUSY while a writable
+ * mapping exists (memfd's rule for F_SEAL_WRITE).
  */
-void rp_object_seal(struct rp_object *obj)
+int rp_object_seal(struct rp_object *obj)
 {
-	atomic_or(RP_ACCESS_SEALED, &obj->access);
-	wait_var_event(&obj->access,
-		       atomic_read(&obj->access) == RP_ACCESS_SEALED);
+	spin_lock(&obj->lock);
+	if (obj->wmaps) {
+		spin_unlock(&obj->lock);
+		return -EBUSY;
+	}
+	WRITE_ONCE(obj->flags, obj->flags | REFPOOL_OBJ_SEALED);
+	spin_unlock(&obj->lock);
+	wait_var_event(&obj->writers, !READ_ONCE(obj->writers));
+	return 0;
+}
+
+/* Move the payload into pages, holding writers off while it moves. */
+static int rp_object_promote(struct rp_object *obj)
+{
+	int ret;
+
+	/* Pairs with the release in rp_payload_promote(). */
+	if (smp_load_acquire(&obj->pages))
+		return 0;
+	spin_lock(&obj->lock);
+	while (obj->promoting || obj->writers) {
+		spin_unlock(&obj->lock);
+		wait_var_event(&obj->writers, !READ_ONCE(obj->promoting) &&
+			       !READ_ONCE(obj->writers));
+		spin_lock(&obj->lock);
+	}
+	obj->promoting = true;
+	spin_unlock(&obj->lock);
+
+	ret = rp_payload_promote(obj);
+
+	spin_lock(&obj->lock);
+	obj->promoting = false;
+	wake_up_var(&obj->writers);
+	spin_unlock(&obj->lock);
+	return ret;
+}
+
+/**
+ * rp_object_map - get an object ready for a new mapping
+ * @obj: the object
+ * @writable: the mapping may write
+ *
+ * Return: 0; -EPERM for a writable mapping of a sealed object; -ENOMEM.
+ */
+int rp_object_map(struct rp_object *obj, bool writable)
+{
+	int ret;
+
+	if (writable) {
+		spin_lock(&obj->lock);
+		if (obj->flags & REFPOOL_OBJ_SEALED) {
+			spin_unlock(&obj->lock);
+			return -EPERM;
+		}
+		obj->wmaps++;
+		spin_unlock(&obj->lock);
+	}
+	ret = rp_object_promote(obj);
+	if (ret && writable)
+		rp_object_unmap(obj, true);
+	return ret;
+}
+
+/**
+ * rp_object_unmap - a mapping of the object is gone
+ * @obj: the object
+ * @writable: it was writable
+ */
+void rp_object_unmap(struct rp_object *obj, bool writable)
+{
+	if (!writable)
+		return;
+	spin_lock(&obj->lock);
+	obj->wmaps--;
+	spin_unlock(&obj->lock);
 }

@@ -11,6 +11,7 @@
 #include <linux/rhashtable-types.h>
 #include <linux/refcount.h>
 #include <linux/sizes.h>
+#include <linux/spinlock_types.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/xarray.h>
@@ -47,37 +48,43 @@ void rp_users_exit(void);
 struct rp_user *rp_user_get(kuid_t uid);
 void rp_user_put(struct rp_user *user);
 
-/* Object states, in rp_object.access beside the count of writers. */
-#define RP_ACCESS_SEALED	1
-#define RP_ACCESS_WRITER	2
-
 /**
  * struct rp_object - one object of the pool
- * @refs: strong references: handles, and (later) files, links and mappings
- * @access: RP_ACCESS_SEALED, plus RP_ACCESS_WRITER for each write under way,
- *          so that sealing waits for the writes that passed the check
+ * @refs: strong references: handles, exported files (and so mappings), and
+ *        (later) links
+ * @lock: guards @flags' REFPOOL_OBJ_SEALED, @writers, @wmaps, @promoting
+ * @writers: write() calls copying into the payload right now
+ * @wmaps: writable mappings (VMAs that may write), which forbid sealing
+ * @promoting: the payload is moving into pages; writers wait
+ * @flags: REFPOOL_OBJ_* flags
  * @id: unique for the life of the module, never reused
  * @size: payload size in bytes
  * @nslots: number of reference slots
- * @flags: REFPOOL_OBJ_* flags other than sealed (which lives in @access)
  * @user: the user the payload bytes are charged to
- * @data: the payload: @inline_data, or a kvmalloc() buffer
+ * @tokens: the tokens naming this object, under @lock
+ * @data: the payload when it is inline or in a slab buffer
+ * @pages: the payload when it is in pages, or NULL
  * @slots: the reference slots, or NULL when @nslots is 0
  * @rcu: frees the object after lookups under RCU are done with it
  * @inline_data: small payloads live here, in the same slab object
  *
- * An object is freed as soon as @refs drops to zero. Handle lookups run
- * under RCU and take a reference with refcount_inc_not_zero(), so the
- * memory of the struct itself is returned only after a grace period.
+ * An object is freed as soon as @refs drops to zero. Handle and token
+ * lookups run under RCU and take a reference with refcount_inc_not_zero(),
+ * so the memory of the struct itself is returned after a grace period.
  */
 struct rp_object {
 	refcount_t refs;
-	atomic_t access;
+	spinlock_t lock;	/* seal, writers, mappings, promotion */
+	u32 writers;
+	u32 wmaps;
+	bool promoting;
+	u32 flags;
 	u64 id;
 	u64 size;
 	u32 nslots;
-	u32 flags;
 	struct rp_user *user;
+	struct rp_token *tokens;
+	struct page **pages;
 	union {
 		struct {
 			void *data;
@@ -102,7 +109,17 @@ ssize_t rp_object_read(struct rp_object *obj, u64 off, void __user *buf,
 		       u64 len);
 ssize_t rp_object_write(struct rp_object *obj, u64 off,
 			const void __user *buf, u64 len);
-void rp_object_seal(struct rp_object *obj);
+int rp_object_seal(struct rp_object *obj);
+int rp_object_map(struct rp_object *obj, bool writable);
+void rp_object_unmap(struct rp_object *obj, bool writable);
+
+/* payload.c: where the bytes live. */
+int rp_payload_alloc(struct rp_object *obj, const void __user *init);
+void rp_payload_free(struct rp_object *obj);
+int rp_payload_read(struct rp_object *obj, u64 off, void __user *buf, u64 len);
+void rp_payload_write(struct rp_object *obj, u64 off, const void *src, u64 len);
+int rp_payload_promote(struct rp_object *obj);
+struct page *rp_payload_page(struct rp_object *obj, unsigned long pgoff);
 
 /* Pool-wide counters. */
 struct rp_pool_stats {
@@ -139,5 +156,18 @@ void rp_handle_publish(struct rp_session *s, u32 handle, struct rp_object *obj);
 void rp_handle_cancel(struct rp_session *s, u32 handle);
 
 long rp_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
+
+/* file.c: objects as files. */
+struct file *rp_file_export(struct rp_object *obj);
+struct rp_object *rp_file_import(int fd);
+
+/* token.c: 128-bit names, weak unless pinned. */
+#define RP_TOKEN_SIZE	16
+int rp_tokens_init(void);
+void rp_tokens_exit(void);
+int rp_token_publish(struct rp_object *obj, bool pin, u8 key[RP_TOKEN_SIZE]);
+struct rp_object *rp_token_lookup(const u8 key[RP_TOKEN_SIZE]);
+int rp_token_unpin(const u8 key[RP_TOKEN_SIZE]);
+void rp_tokens_drop(struct rp_object *obj);
 
 #endif /* _REFPOOL_H */

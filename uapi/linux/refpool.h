@@ -46,6 +46,13 @@
 
 /* Feature bits reported by REFPOOL_IOC_VERSION: which commands exist. */
 #define REFPOOL_FEAT_CORE	_BITULL(0)	/* create dup put info read write seal stats */
+#define REFPOOL_FEAT_SHARE	_BITULL(1)	/* export import mmap publish lookup unpin */
+
+/* Flags accepted by REFPOOL_IOC_PUBLISH. */
+#define REFPOOL_PUBLISH_PIN	_BITUL(0)	/* the token owns a reference */
+#define REFPOOL_PUBLISH_VALID_FLAGS	(REFPOOL_PUBLISH_PIN)
+
+#define REFPOOL_TOKEN_SIZE	16
 
 /**
  * struct refpool_version - ABI version and features of the loaded module
@@ -180,6 +187,47 @@ struct refpool_stats {
 
 #define REFPOOL_STATS_SIZE_VER0		120
 
+/**
+ * struct refpool_fd_arg - export a handle as a file, or import one
+ * @handle: EXPORT: a handle of this session; IMPORT: out: the new handle
+ * @fd: EXPORT: out: the new file descriptor (close-on-exec); IMPORT: a file
+ *      descriptor of an exported object
+ * @flags: must be zero
+ * @pad: must be zero
+ *
+ * The file owns one strong reference, dropped when its last fd and its
+ * last mapping are gone. mmap() of the file maps the object (MAP_SHARED
+ * only); a sealed object cannot be mapped writable (-EPERM), and a
+ * read-only mapping can never be made writable.
+ */
+struct refpool_fd_arg {
+	__u32 handle;
+	__s32 fd;
+	__u32 flags;
+	__u32 pad;
+};
+
+#define REFPOOL_FD_ARG_SIZE_VER0	16
+
+/**
+ * struct refpool_token_arg - publish, look up or unpin a token
+ * @handle: PUBLISH: a handle of this session; LOOKUP: out: the new handle;
+ *          UNPIN: must be zero
+ * @flags: PUBLISH: REFPOOL_PUBLISH_* flags; otherwise must be zero
+ * @token: PUBLISH: out; LOOKUP, UNPIN: in
+ *
+ * A token names an object for processes of the publisher's IPC namespace.
+ * It is weak: lookup fails with -ENOENT once the object is gone. A pinned
+ * token owns a strong reference until REFPOOL_IOC_UNPIN.
+ */
+struct refpool_token_arg {
+	__u32 handle;
+	__u32 flags;
+	__u8 token[REFPOOL_TOKEN_SIZE];
+};
+
+#define REFPOOL_TOKEN_ARG_SIZE_VER0	24
+
 #define REFPOOL_IOC_MAGIC	0xB8
 
 /*
@@ -205,9 +253,25 @@ struct refpool_stats {
  * the end; -EPERM sealed; -ENOMEM; -EFAULT @buf.
  */
 #define REFPOOL_IOC_WRITE	_IOW(REFPOOL_IOC_MAGIC, 0x06, struct refpool_rw)
-/* REFPOOL_IOC_SEAL: -EBADF bad handle; -EINVAL flags, pad or nonzero @out. */
+/*
+ * REFPOOL_IOC_SEAL: -EBADF bad handle; -EINVAL flags, pad or nonzero @out;
+ * -EBUSY a writable mapping exists.
+ */
 #define REFPOOL_IOC_SEAL	_IOW(REFPOOL_IOC_MAGIC, 0x07, struct refpool_handle_arg)
 /* REFPOOL_IOC_STATS: no errors. */
 #define REFPOOL_IOC_STATS	_IOR(REFPOOL_IOC_MAGIC, 0x08, struct refpool_stats)
+/* REFPOOL_IOC_EXPORT: -EBADF bad handle; -EINVAL flags or pad; -EMFILE; -ENOMEM. */
+#define REFPOOL_IOC_EXPORT	_IOWR(REFPOOL_IOC_MAGIC, 0x09, struct refpool_fd_arg)
+/*
+ * REFPOOL_IOC_IMPORT: -EBADF @fd not open; -EINVAL not an exported object,
+ * flags or pad; -ENOMEM.
+ */
+#define REFPOOL_IOC_IMPORT	_IOWR(REFPOOL_IOC_MAGIC, 0x0a, struct refpool_fd_arg)
+/* REFPOOL_IOC_PUBLISH: -EBADF bad handle; -EINVAL flags; -ENOMEM. */
+#define REFPOOL_IOC_PUBLISH	_IOWR(REFPOOL_IOC_MAGIC, 0x0b, struct refpool_token_arg)
+/* REFPOOL_IOC_LOOKUP: -EINVAL flags; -ENOENT unknown, gone or other namespace. */
+#define REFPOOL_IOC_LOOKUP	_IOWR(REFPOOL_IOC_MAGIC, 0x0c, struct refpool_token_arg)
+/* REFPOOL_IOC_UNPIN: -EINVAL flags or handle; -ENOENT not a pinned token here. */
+#define REFPOOL_IOC_UNPIN	_IOW(REFPOOL_IOC_MAGIC, 0x0d, struct refpool_token_arg)
 
 #endif /* _UAPI_LINUX_REFPOOL_H */

@@ -76,6 +76,34 @@ int64_t rp_write(struct rp_pool *p, rp_handle_t h, uint64_t off,
 		 const void *buf, uint64_t len);
 int rp_seal(struct rp_pool *p, rp_handle_t h);
 
+/*
+ * Sharing. An exported fd (O_CLOEXEC) owns one reference until its last fd
+ * and mapping are gone; rp_import() of it gives a new handle. rp_send() and
+ * rp_recv() pass a handle over a UNIX socket (SCM_RIGHTS); a closed peer is
+ * -EPIPE, never SIGPIPE. rp_map() maps the whole object MAP_SHARED with
+ * prot PROT_READ or PROT_READ | PROT_WRITE; the mapping keeps the object
+ * alive; unmap it with rp_unmap(addr, size).
+ */
+int rp_export(struct rp_pool *p, rp_handle_t h, int *fd);
+int rp_import(struct rp_pool *p, int fd, rp_handle_t *out);
+int rp_send(int unix_sock, struct rp_pool *p, rp_handle_t h);
+int rp_recv(int unix_sock, struct rp_pool *p, rp_handle_t *out);
+int rp_map(struct rp_pool *p, rp_handle_t h, int prot, void **addr);
+int rp_unmap(void *addr, uint64_t size);
+
+/*
+ * Tokens: unguessable names, looked up from the publisher's IPC namespace.
+ * A token is weak: rp_lookup() fails with -ENOENT once the object is gone.
+ * rp_pin() publishes a token that owns a reference until rp_unpin(): the
+ * object then outlives every process, as a shell script sharing it needs.
+ */
+int rp_publish(struct rp_pool *p, rp_handle_t h, rp_token_t *tok);
+int rp_lookup(struct rp_pool *p, const rp_token_t *tok, rp_handle_t *out);
+int rp_pin(struct rp_pool *p, rp_handle_t h, rp_token_t *tok);
+int rp_unpin(struct rp_pool *p, const rp_token_t *tok);
+int rp_token_to_str(const rp_token_t *tok, char out[33]);
+int rp_token_from_str(const char *s, rp_token_t *tok);
+
 /* Counters of the pool and of this session. */
 int rp_stats(struct rp_pool *p, struct rp_stats *st);
 

@@ -1,30 +1,21 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 /*
- * librefpool: thin wrappers over the /dev/refpool ioctls.
+ * librefpool: sessions and objects, thin wrappers over the ioctls.
  *
  * Every call fills a zeroed argument struct, goes through rp_ioctl() (which
  * restarts on EINTR and turns -1/errno into -errno) and copies results out.
  * The library keeps no global state: a struct rp_pool is an fd, so calls
  * are as thread-safe as the kernel's.
  */
-#include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <linux/refpool.h>
-#include "refpool.h"
-
-#define RP_EXPORT __attribute__((visibility("default")))
+#include "internal.h"
 
 #define RP_DEFAULT_DEVICE "/dev/refpool"
-
-struct rp_pool {
-	int fd;
-};
 
 /* struct rp_stats is handed to the kernel as it is: same layout. */
 _Static_assert(sizeof(struct rp_stats) == sizeof(struct refpool_stats),
@@ -32,16 +23,6 @@ _Static_assert(sizeof(struct rp_stats) == sizeof(struct refpool_stats),
 _Static_assert(offsetof(struct rp_stats, gc_time_ns) ==
 	       offsetof(struct refpool_stats, gc_time_ns),
 	       "rp_stats must match refpool_stats");
-
-static int rp_ioctl(const struct rp_pool *p, unsigned long cmd, void *arg)
-{
-	int ret;
-
-	do {
-		ret = ioctl(p->fd, cmd, arg);
-	} while (ret == -1 && errno == EINTR);
-	return ret == -1 ? -errno : ret;
-}
 
 RP_EXPORT int rp_open_path(const char *path, struct rp_pool **pool)
 {

@@ -6,12 +6,9 @@
  * unknown values is not thread-safe, and whose words ("File too large")
  * do not say which refpool limit was hit.
  */
-#include <errno.h>
 #include <stddef.h>
 
-#include "refpool.h"
-
-#define RP_EXPORT __attribute__((visibility("default")))
+#include "internal.h"
 
 static const char *const rp_errors[] = {
 	[0] = "Success",
@@ -33,6 +30,8 @@ static const char *const rp_errors[] = {
 	[EACCES] = "Permission denied",
 	[ENODEV] = "refpool module not loaded",
 	[EDQUOT] = "This user's byte limit reached",
+	[EBADMSG] = "Message carried no refpool object",
+	[EMFILE] = "Too many open files",
 };
 
 RP_EXPORT const char *rp_strerror(int err)

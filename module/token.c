@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * refpool: tokens, the 128-bit names an unrelated process can look up.
+ *
+ * A token is random (get_random_bytes()), so it cannot be guessed the way
+ * DRM's FLINK names can, and weak: it names an object without keeping it
+ * alive, and leaves the table when the object dies. Lookup is confined to
+ * the IPC namespace of the process that published it, like SysV IPC keys.
+ * An object has at most one token per namespace, so publishing twice from
+ * the same namespace returns the same token.
+ *
+ * A token may also be *pinned*: then it owns one strong reference, until
+ * REFPOOL_IOC_UNPIN drops it. That is how a shell script shares an object
+ * (refpoolctl publish/put): no process holds it in between. Pins are the
+ * one way an object outlives every process, so they are explicit, charged
+ * to their user like any object, and all dropped when the module unloads.
+ *
+ * Copyright (C) 2026 The refpool authors
+ */
+#include <linux/ipc_namespace.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/nsproxy.h>
+#include <linux/random.h>
+#include <linux/rhashtable.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+
+#include "refpool.h"
+
+/**
+ * struct rp_token - one token of one object
+ * @node: in the token table, keyed by @key
+ * @key: the token's bytes
+ * @obj: the object; valid while the token is in the table
+ * @ns: the publisher's IPC namespace, compared and never dereferenced (a
+ *      module cannot hold a reference to it: put_ipc_ns() is not exported)
+ * @ns_inum: the namespace's inode number, compared too, so that a new
+ *           namespace reusing the memory of a dead one does not match
+ * @next: the object's next token, under the object's lock
+ * @pin: in rp_pins while pinned; the pin owns a reference to @obj
+ * @pinned: the token owns a strong reference, under rp_pins_lock
+ * @rcu: frees the token after lookups under RCU are done with it
+ */
+struct rp_token {
+	struct rhash_head node;
+	u8 key[RP_TOKEN_SIZE];
+	struct rp_object *obj;
+	const struct ipc_namespace *ns;
+	unsigned int ns_inum;
+	struct rp_token *next;
+	struct list_head pin;
+	bool pinned;
+	struct rcu_head rcu;
+};
+
+static struct rhashtable rp_tokens;
+static LIST_HEAD(rp_pins);
+static DEFINE_MUTEX(rp_pins_lock);
+
+static const struct rhashtable_params rp_token_params = {
+	.key_len = RP_TOKEN_SIZE,
+	.key_offset = offsetof(struct rp_token, key),
+	.head_offset = offsetof(struct rp_token, node),
+	.automatic_shrinking = true,
+};
+
+int rp_tokens_init(void)
+{
+	return rhashtable_init(&rp_tokens, &rp_token_params);
+}
+
+/* No session is left: drop every pin, which frees what only pins held. */
+void rp_tokens_exit(void)
+{
+	struct rp_token *tok;
+
+	for (;;) {
+		mutex_lock(&rp_pins_lock);
+		tok = list_first_entry_or_null(&rp_pins, struct rp_token, pin);
+		if (tok) {
+			list_del(&tok->pin);
+			tok->pinned = false;
+		}
+		mutex_unlock(&rp_pins_lock);
+		if (!tok)
+			break;
+		rp_object_put(tok->obj);
+	}
+	rhashtable_destroy(&rp_tokens);
+}
+
+static bool rp_token_ns_match(const struct rp_token *tok)
+{
+	const struct ipc_namespace *ns = current->nsproxy->ipc_ns;
+
+	return tok->ns == ns && tok->ns_inum == ns->ns.inum;
+}
+
+/* The object's token for the caller's namespace, under the object's lock. */
+static struct rp_token *rp_token_find(struct rp_object *obj)
+{
+	struct rp_token *tok;
+
+	for (tok = obj->tokens; tok; tok = tok->next)
+		if (rp_token_ns_match(tok))
+			return tok;
+	return NULL;
+}
+
+static struct rp_token *rp_token_new(struct rp_object *obj)
+{
+	const struct ipc_namespace *ns = current->nsproxy->ipc_ns;
+	struct rp_token *tok;
+	int ret;
+
+	tok = kzalloc(sizeof(*tok), GFP_KERNEL_ACCOUNT);
+	if (!tok)
+		return ERR_PTR(-ENOMEM);
+	tok->obj = obj;
+	tok->ns = ns;
+	tok->ns_inum = ns->ns.inum;
+	INIT_LIST_HEAD(&tok->pin);
+	/* 128 random bits collide never in practice; retry if they do. */
+	do {
+		get_random_bytes(tok->key, sizeof(tok->key));
+		ret = rhashtable_lookup_insert_fast(&rp_tokens, &tok->node,
+						    rp_token_params);
+	} while (ret == -EEXIST);
+	if (ret) {
+		kfree(tok);
+		return ERR_PTR(ret);
+	}
+	return tok;
+}
+
+static void rp_token_free(struct rp_token *tok)
+{
+	rhashtable_remove_fast(&rp_tokens, &tok->node, rp_token_params);
+	kfree_rcu(tok, rcu);
+}
+
+/**
+ * rp_token_publish - the object's token for the caller's IPC namespace
+ * @obj: the object, which the caller holds a reference to
+ * @pin: make the token own a strong reference, if it does not yet
+ * @key: out: the token
+ *
+ * Return: 0 or -ENOMEM.
+ */
+int rp_token_publish(struct rp_object *obj, bool pin, u8 key[RP_TOKEN_SIZE])
+{
+	struct rp_token *tok, *new = NULL;
+
+	spin_lock(&obj->lock);
+	tok = rp_token_find(obj);
+	spin_unlock(&obj->lock);
+	if (!tok) {
+		new = rp_token_new(obj);
+		if (IS_ERR(new))
+			return PTR_ERR(new);
+		spin_lock(&obj->lock);
+		/* Another thread may have published for this namespace. */
+		tok = rp_token_find(obj);
+		if (!tok) {
+			new->next = obj->tokens;
+			obj->tokens = new;
+			tok = new;
+			new = NULL;
+		}
+		spin_unlock(&obj->lock);
+		if (new)
+			rp_token_free(new);
+	}
+
+	if (pin) {
+		mutex_lock(&rp_pins_lock);
+		if (!tok->pinned) {
+			refcount_inc(&obj->refs);
+			tok->pinned = true;
+			list_add(&tok->pin, &rp_pins);
+		}
+		mutex_unlock(&rp_pins_lock);
+	}
+	memcpy(key, tok->key, RP_TOKEN_SIZE);
+	return 0;
+}
+
+/**
+ * rp_token_lookup - the live object a token names, with a new reference
+ * @key: the token
+ *
+ * Return: the object, or NULL: unknown token, object gone, or a token of
+ * another IPC namespace.
+ */
+struct rp_object *rp_token_lookup(const u8 key[RP_TOKEN_SIZE])
+{
+	struct rp_object *obj = NULL;
+	struct rp_token *tok;
+
+	rcu_read_lock();
+	tok = rhashtable_lookup(&rp_tokens, key, rp_token_params);
+	/* A dying object is still in the table until its free runs. */
+	if (tok && rp_token_ns_match(tok) &&
+	    refcount_inc_not_zero(&tok->obj->refs))
+		obj = tok->obj;
+	rcu_read_unlock();
+	return obj;
+}
+
+/**
+ * rp_token_unpin - drop the strong reference a pinned token owns
+ * @key: the token
+ *
+ * Return: 0, or -ENOENT: unknown, not pinned, or another namespace's.
+ */
+int rp_token_unpin(const u8 key[RP_TOKEN_SIZE])
+{
+	struct rp_object *obj = NULL;
+	struct rp_token *tok;
+
+	mutex_lock(&rp_pins_lock);
+	rcu_read_lock();
+	tok = rhashtable_lookup(&rp_tokens, key, rp_token_params);
+	/* While pinned, the object (and so the token) cannot die. */
+	if (tok && tok->pinned && rp_token_ns_match(tok)) {
+		tok->pinned = false;
+		list_del_init(&tok->pin);
+		obj = tok->obj;
+	}
+	rcu_read_unlock();
+	mutex_unlock(&rp_pins_lock);
+	if (!obj)
+		return -ENOENT;
+	rp_object_put(obj);
+	return 0;
+}
+
+/**
+ * rp_tokens_drop - remove a dying object's tokens from the table
+ * @obj: the object, whose last reference is gone
+ */
+void rp_tokens_drop(struct rp_object *obj)
+{
+	struct rp_token *tok, *next;
+
+	for (tok = obj->tokens; tok; tok = next) {
+		next = tok->next;
+		rp_token_free(tok);
+	}
+	obj->tokens = NULL;
+}
