@@ -37,6 +37,29 @@ void rp_handles_release(struct rp_session *s)
 }
 
 /**
+ * rp_handle_use - look up a handle for the length of a call
+ * @s: the session
+ * @handle: the handle
+ *
+ * Runs under RCU only. The object may die while the call uses it (a racing
+ * put of its last handle): the call then acts on it as if it had come just
+ * before that put. Release with rp_object_unuse().
+ *
+ * Return: the object, or NULL for a bad handle.
+ */
+struct rp_object *rp_handle_use(struct rp_session *s, u32 handle)
+{
+	struct rp_object *obj;
+
+	rcu_read_lock();
+	obj = xa_load(&s->handles, handle);
+	if (obj && !refcount_inc_not_zero(&obj->active))
+		obj = NULL;
+	rcu_read_unlock();
+	return obj;
+}
+
+/**
  * rp_handle_get - look up a handle and take a reference to its object
  * @s: the session
  * @handle: the handle

@@ -131,16 +131,15 @@ static long rp_ioctl_info(struct rp_session *s, void *data,
 
 	if (args->pad)
 		return -EINVAL;
-	obj = rp_handle_get(s, args->handle);
+	obj = rp_handle_use(s, args->handle);
 	if (!obj)
 		return -EBADF;
 	args->flags = rp_object_flags(obj);
 	args->id = obj->id;
 	args->size = obj->size;
-	/* Not the reference this call holds. */
-	args->refs = refcount_read(&obj->refs) - 1;
+	args->refs = refcount_read(&obj->refs);
 	args->nslots = obj->nslots;
-	rp_object_put(obj);
+	rp_object_unuse(obj);
 	return 0;
 }
 
@@ -153,12 +152,12 @@ static long rp_ioctl_read(struct rp_session *s, void *data,
 
 	if (args->flags)
 		return -EINVAL;
-	obj = rp_handle_get(s, args->handle);
+	obj = rp_handle_use(s, args->handle);
 	if (!obj)
 		return -EBADF;
 	ret = rp_object_read(obj, args->offset, u64_to_user_ptr(args->buf),
 			     args->len);
-	rp_object_put(obj);
+	rp_object_unuse(obj);
 	return ret;
 }
 
@@ -171,12 +170,12 @@ static long rp_ioctl_write(struct rp_session *s, void *data,
 
 	if (args->flags)
 		return -EINVAL;
-	obj = rp_handle_get(s, args->handle);
+	obj = rp_handle_use(s, args->handle);
 	if (!obj)
 		return -EBADF;
 	ret = rp_object_write(obj, args->offset, u64_to_user_ptr(args->buf),
 			      args->len);
-	rp_object_put(obj);
+	rp_object_unuse(obj);
 	return ret;
 }
 
@@ -189,11 +188,11 @@ static long rp_ioctl_seal(struct rp_session *s, void *data,
 
 	if (args->out || args->flags || args->pad)
 		return -EINVAL;
-	obj = rp_handle_get(s, args->handle);
+	obj = rp_handle_use(s, args->handle);
 	if (!obj)
 		return -EBADF;
 	ret = rp_object_seal(obj);
-	rp_object_put(obj);
+	rp_object_unuse(obj);
 	return ret;
 }
 
@@ -249,12 +248,12 @@ static long rp_ioctl_publish(struct rp_session *s, void *data,
 
 	if (args->flags & ~REFPOOL_PUBLISH_VALID_FLAGS)
 		return -EINVAL;
-	obj = rp_handle_get(s, args->handle);
+	obj = rp_handle_use(s, args->handle);
 	if (!obj)
 		return -EBADF;
 	ret = rp_token_publish(obj, args->flags & REFPOOL_PUBLISH_PIN,
 			       args->token);
-	rp_object_put(obj);
+	rp_object_unuse(obj);
 	return ret;
 }
 

@@ -44,37 +44,36 @@ void rp_objects_exit(void)
 
 /*
  * Reserve room for one object of @size bytes under the pool's limits, then
- * under the user's, in the order the contract gives its errors.
- * The counters may briefly run past a limit while a racing caller backs out;
- * they never stay there.
+ * under the user's, in the order the contract gives its errors. One lock
+ * checks and moves the counters together, so a refused call never shows in
+ * them, not even for a moment.
  */
 static int rp_charge(struct rp_user *user, u64 size)
 {
-	if (atomic64_inc_return(&rp_pool.objects) > rp_limit_objects())
-		goto no_object;
-	if (atomic64_add_return(size, &rp_pool.bytes) > rp_limit_bytes())
-		goto no_bytes;
-	if (atomic64_add_return(size, &user->bytes) > rp_limit_user_bytes())
-		goto no_quota;
-	return 0;
+	int ret = 0;
 
-no_quota:
-	atomic64_sub(size, &user->bytes);
-	atomic64_sub(size, &rp_pool.bytes);
-	atomic64_dec(&rp_pool.objects);
-	return -EDQUOT;
-no_bytes:
-	atomic64_sub(size, &rp_pool.bytes);
-no_object:
-	atomic64_dec(&rp_pool.objects);
-	return -ENOSPC;
+	spin_lock(&rp_pool.charge_lock);
+	if (atomic64_read(&rp_pool.objects) + 1 > rp_limit_objects() ||
+	    atomic64_read(&rp_pool.bytes) + size > rp_limit_bytes())
+		ret = -ENOSPC;
+	else if (atomic64_read(&user->bytes) + size > rp_limit_user_bytes())
+		ret = -EDQUOT;
+	if (!ret) {
+		atomic64_inc(&rp_pool.objects);
+		atomic64_add(size, &rp_pool.bytes);
+		atomic64_add(size, &user->bytes);
+	}
+	spin_unlock(&rp_pool.charge_lock);
+	return ret;
 }
 
 static void rp_uncharge(struct rp_user *user, u64 size)
 {
+	spin_lock(&rp_pool.charge_lock);
 	atomic64_sub(size, &user->bytes);
 	atomic64_sub(size, &rp_pool.bytes);
 	atomic64_dec(&rp_pool.objects);
+	spin_unlock(&rp_pool.charge_lock);
 }
 
 static void rp_object_free_rcu(struct rcu_head *rcu)
@@ -83,17 +82,34 @@ static void rp_object_free_rcu(struct rcu_head *rcu)
 			container_of(rcu, struct rp_object, rcu));
 }
 
-/* Return everything the object holds; its memory goes after a grace period. */
-static void rp_object_free(struct rp_object *obj)
+/* No reference and no call is left: return the memory. */
+static void rp_object_release(struct rp_object *obj)
 {
-	struct rp_user *user = obj->user;
-
-	rp_tokens_drop(obj);
 	rp_payload_free(obj);
 	kvfree(obj->slots);
-	rp_uncharge(user, obj->size);
-	rp_user_put(user);
+	rp_user_put(obj->user);
 	call_rcu(&obj->rcu, rp_object_free_rcu);
+}
+
+/**
+ * rp_object_unuse - a call is done with an object it got from a lookup
+ * @obj: the object
+ */
+void rp_object_unuse(struct rp_object *obj)
+{
+	if (refcount_dec_and_test(&obj->active))
+		rp_object_release(obj);
+}
+
+/* The last reference is gone: leave the pool's counters and tables now. */
+static void rp_object_die(struct rp_object *obj)
+{
+	spin_lock(&obj->lock);
+	obj->flags |= RP_OBJ_DEAD;
+	spin_unlock(&obj->lock);
+	rp_tokens_drop(obj);
+	rp_uncharge(obj->user, obj->size);
+	rp_object_unuse(obj);
 }
 
 /**
@@ -141,6 +157,7 @@ struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
 		goto err_free_payload;
 
 	refcount_set(&obj->refs, 1);
+	refcount_set(&obj->active, 1);
 	spin_lock_init(&obj->lock);
 	obj->writers = 0;
 	obj->wmaps = 0;
@@ -162,7 +179,7 @@ err_uncharge:
 }
 
 /**
- * rp_object_put - drop a strong reference, freeing the object with the last
+ * rp_object_put - drop a strong reference; the object dies with the last
  * @obj: the object
  *
  * The pool's counters drop before this returns.
@@ -170,7 +187,18 @@ err_uncharge:
 void rp_object_put(struct rp_object *obj)
 {
 	if (refcount_dec_and_test(&obj->refs))
-		rp_object_free(obj);
+		rp_object_die(obj);
+}
+
+/**
+ * rp_object_get_unless_dead - take a strong reference to an object in use
+ * @obj: an object the caller uses (rp_handle_use())
+ *
+ * Return: false when the object has died meanwhile.
+ */
+bool rp_object_get_unless_dead(struct rp_object *obj)
+{
+	return refcount_inc_not_zero(&obj->refs);
 }
 
 /**
@@ -181,7 +209,7 @@ void rp_object_put(struct rp_object *obj)
  */
 u32 rp_object_flags(struct rp_object *obj)
 {
-	return READ_ONCE(obj->flags);
+	return READ_ONCE(obj->flags) & ~RP_OBJ_DEAD;
 }
 
 static bool rp_object_sealed(struct rp_object *obj)

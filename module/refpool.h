@@ -50,8 +50,10 @@ void rp_user_put(struct rp_user *user);
 
 /**
  * struct rp_object - one object of the pool
- * @refs: strong references: handles, exported files (and so mappings), and
- *        (later) links
+ * @refs: strong references: handles, exported files (and so mappings),
+ *        pins and (later) links; the object dies when they are gone
+ * @active: one for being alive, plus one for each call using the object
+ *          right now; its memory goes when they are gone
  * @lock: guards @flags' REFPOOL_OBJ_SEALED, @writers, @wmaps, @promoting
  * @writers: write() calls copying into the payload right now
  * @wmaps: writable mappings (VMAs that may write), which forbid sealing
@@ -68,12 +70,16 @@ void rp_user_put(struct rp_user *user);
  * @rcu: frees the object after lookups under RCU are done with it
  * @inline_data: small payloads live here, in the same slab object
  *
- * An object is freed as soon as @refs drops to zero. Handle and token
- * lookups run under RCU and take a reference with refcount_inc_not_zero(),
- * so the memory of the struct itself is returned after a grace period.
+ * Two counts, so that rp_info().refs is exact while calls run: an object
+ * *dies* when @refs drops to zero - it leaves the pool's counters, its
+ * tokens and links go - and is *released* when @active drops to zero too,
+ * after the last call using it returns. Handle and token lookups run under
+ * RCU and take @active (or @refs) with refcount_inc_not_zero(), so the
+ * struct itself is freed a grace period after its release.
  */
 struct rp_object {
 	refcount_t refs;
+	refcount_t active;
 	spinlock_t lock;	/* seal, writers, mappings, promotion */
 	u32 writers;
 	u32 wmaps;
@@ -95,6 +101,9 @@ struct rp_object {
 	u8 inline_data[];
 };
 
+/* Internal object flag, beside the REFPOOL_OBJ_* ones: @refs reached zero. */
+#define RP_OBJ_DEAD	BIT(31)
+
 /* The slab object size: header plus inline payload. */
 #define RP_OBJECT_SLAB_SIZE	128
 #define RP_INLINE_MAX	(RP_OBJECT_SLAB_SIZE - offsetof(struct rp_object, inline_data))
@@ -104,6 +113,8 @@ void rp_objects_exit(void);
 struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
 				   u32 flags, const void __user *init);
 void rp_object_put(struct rp_object *obj);
+bool rp_object_get_unless_dead(struct rp_object *obj);
+void rp_object_unuse(struct rp_object *obj);
 u32 rp_object_flags(struct rp_object *obj);
 ssize_t rp_object_read(struct rp_object *obj, u64 off, void __user *buf,
 		       u64 len);
@@ -123,6 +134,7 @@ struct page *rp_payload_page(struct rp_object *obj, unsigned long pgoff);
 
 /* Pool-wide counters. */
 struct rp_pool_stats {
+	spinlock_t charge_lock;	/* checks and moves all three byte counters */
 	atomic64_t objects;
 	atomic64_t bytes;
 	atomic64_t next_id;
@@ -150,6 +162,7 @@ struct rp_session {
 void rp_handles_init(struct rp_session *s);
 void rp_handles_release(struct rp_session *s);
 struct rp_object *rp_handle_get(struct rp_session *s, u32 handle);
+struct rp_object *rp_handle_use(struct rp_session *s, u32 handle);
 struct rp_object *rp_handle_remove(struct rp_session *s, u32 handle);
 int rp_handle_reserve(struct rp_session *s, u32 *handle);
 void rp_handle_publish(struct rp_session *s, u32 handle, struct rp_object *obj);

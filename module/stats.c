@@ -10,7 +10,9 @@
 #include <linux/refpool.h>
 #include "refpool.h"
 
-struct rp_pool_stats rp_pool;
+struct rp_pool_stats rp_pool = {
+	.charge_lock = __SPIN_LOCK_UNLOCKED(rp_pool.charge_lock),
+};
 
 /**
  * rp_stats_fill - report the pool's and a session's counters

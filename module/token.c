@@ -32,7 +32,8 @@
  * struct rp_token - one token of one object
  * @node: in the token table, keyed by @key
  * @key: the token's bytes
- * @obj: the object; valid while the token is in the table
+ * @obj: the object; valid while the token is in the table, which it
+ *       leaves when the object dies
  * @ns: the publisher's IPC namespace, compared and never dereferenced (a
  *      module cannot hold a reference to it: put_ipc_ns() is not exported)
  * @ns_inum: the namespace's inode number, compared too, so that a new
@@ -142,11 +143,11 @@ static void rp_token_free(struct rp_token *tok)
 
 /**
  * rp_token_publish - the object's token for the caller's IPC namespace
- * @obj: the object, which the caller holds a reference to
+ * @obj: the object, which the caller uses
  * @pin: make the token own a strong reference, if it does not yet
  * @key: out: the token
  *
- * Return: 0 or -ENOMEM.
+ * Return: 0, -ENOMEM, or -EBADF when the object died meanwhile.
  */
 int rp_token_publish(struct rp_object *obj, bool pin, u8 key[RP_TOKEN_SIZE])
 {
@@ -162,7 +163,7 @@ int rp_token_publish(struct rp_object *obj, bool pin, u8 key[RP_TOKEN_SIZE])
 		spin_lock(&obj->lock);
 		/* Another thread may have published for this namespace. */
 		tok = rp_token_find(obj);
-		if (!tok) {
+		if (!tok && !(obj->flags & RP_OBJ_DEAD)) {
 			new->next = obj->tokens;
 			obj->tokens = new;
 			tok = new;
@@ -171,12 +172,18 @@ int rp_token_publish(struct rp_object *obj, bool pin, u8 key[RP_TOKEN_SIZE])
 		spin_unlock(&obj->lock);
 		if (new)
 			rp_token_free(new);
+		/* Its last handle went while we published: it is gone. */
+		if (!tok)
+			return -EBADF;
 	}
 
 	if (pin) {
 		mutex_lock(&rp_pins_lock);
 		if (!tok->pinned) {
-			refcount_inc(&obj->refs);
+			if (!rp_object_get_unless_dead(obj)) {
+				mutex_unlock(&rp_pins_lock);
+				return -EBADF;
+			}
 			tok->pinned = true;
 			list_add(&tok->pin, &rp_pins);
 		}
@@ -244,9 +251,13 @@ void rp_tokens_drop(struct rp_object *obj)
 {
 	struct rp_token *tok, *next;
 
-	for (tok = obj->tokens; tok; tok = next) {
+	/* RP_OBJ_DEAD is set: no token is added after this. */
+	spin_lock(&obj->lock);
+	tok = obj->tokens;
+	obj->tokens = NULL;
+	spin_unlock(&obj->lock);
+	for (; tok; tok = next) {
 		next = tok->next;
 		rp_token_free(tok);
 	}
-	obj->tokens = NULL;
 }

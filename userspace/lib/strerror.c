@@ -36,10 +36,11 @@ static const char *const rp_errors[] = {
 
 RP_EXPORT const char *rp_strerror(int err)
 {
-	if (err < 0)
-		err = -err;
-	if ((size_t)err < sizeof(rp_errors) / sizeof(rp_errors[0]) &&
-	    rp_errors[err])
-		return rp_errors[err];
+	/* In long: negating INT_MIN as an int would overflow. */
+	long e = err < 0 ? -(long)err : err;
+
+	if ((unsigned long)e < sizeof(rp_errors) / sizeof(rp_errors[0]) &&
+	    rp_errors[e])
+		return rp_errors[e];
 	return "Unknown error";
 }
