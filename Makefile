@@ -30,7 +30,7 @@ USER_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow \
 	-Iuapi -Iuserspace/include $(CFLAGS)
 
 LIB_SRCS := userspace/lib/refpool.c userspace/lib/share.c userspace/lib/token.c \
-	userspace/lib/strerror.c
+	userspace/lib/model.c userspace/lib/strerror.c
 LIB_OBJS := $(LIB_SRCS:.c=.o)
 LIB_A := userspace/lib/librefpool.a
 LIB_SO := userspace/lib/librefpool.so.$(VERSION)

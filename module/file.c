@@ -134,7 +134,7 @@ struct rp_object *rp_file_import(int fd)
 	}
 	obj = f.file->private_data;
 	/* The file holds a reference: the count cannot be zero. */
-	refcount_inc(&obj->refs);
+	rp_object_get(obj);
 	fdput(f);
 	return obj;
 }

@@ -75,7 +75,7 @@ struct rp_object *rp_handle_get(struct rp_session *s, u32 handle)
 
 	rcu_read_lock();
 	obj = xa_load(&s->handles, handle);
-	if (obj && !refcount_inc_not_zero(&obj->refs))
+	if (obj && !rp_object_get_unless_dead(obj))
 		obj = NULL;
 	rcu_read_unlock();
 	return obj;

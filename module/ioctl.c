@@ -42,6 +42,9 @@ union rp_ioctl_args {
 	struct refpool_stats stats;
 	struct refpool_fd_arg fd;
 	struct refpool_token_arg token;
+	struct refpool_intern intern;
+	struct refpool_link link;
+	struct refpool_gc gc;
 };
 
 typedef long (*rp_ioctl_fn)(struct rp_session *s, void *args,
@@ -75,7 +78,8 @@ static long rp_ioctl_version(struct rp_session *s, void *data,
 
 	args->major = REFPOOL_ABI_MAJOR;
 	args->minor = REFPOOL_ABI_MINOR;
-	args->features = REFPOOL_FEAT_CORE | REFPOOL_FEAT_SHARE;
+	args->features = REFPOOL_FEAT_CORE | REFPOOL_FEAT_SHARE |
+			 REFPOOL_FEAT_MODEL;
 	return 0;
 }
 
@@ -87,8 +91,10 @@ static long rp_ioctl_create(struct rp_session *s, void *data,
 
 	if (args->pad)
 		return -EINVAL;
+	if (args->flags & ~REFPOOL_CREATE_VALID_FLAGS)
+		return -EINVAL;
 	obj = rp_object_create(s->user, args->size, args->nslots, args->flags,
-			       u64_to_user_ptr(args->data));
+			       u64_to_user_ptr(args->data), NULL);
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
 	return rp_ioctl_new_handle(s, obj, ctx, &args->handle);
@@ -281,6 +287,76 @@ static long rp_ioctl_unpin(struct rp_session *s, void *data,
 	return rp_token_unpin(args->token);
 }
 
+static long rp_ioctl_intern(struct rp_session *s, void *data,
+			    struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_intern *args = data;
+	struct rp_object *obj;
+	bool existed;
+	int ret;
+
+	if (args->flags)
+		return -EINVAL;
+	obj = rp_intern(s->user, u64_to_user_ptr(args->data), args->len,
+			&existed);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	ret = rp_ioctl_new_handle(s, obj, ctx, &args->handle);
+	return ret ? ret : existed;
+}
+
+static long rp_ioctl_link(struct rp_session *s, void *data,
+			  struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_link *args = data;
+	struct rp_object *parent, *child = NULL;
+	long ret;
+
+	if (args->flags)
+		return -EINVAL;
+	parent = rp_handle_use(s, args->parent);
+	if (!parent)
+		return -EBADF;
+	if (args->child) {
+		child = rp_handle_get(s, args->child);
+		if (!child) {
+			rp_object_unuse(parent);
+			return -EBADF;
+		}
+	}
+	ret = rp_link_set(parent, args->slot, child);
+	rp_object_unuse(parent);
+	return ret;
+}
+
+static long rp_ioctl_get_link(struct rp_session *s, void *data,
+			      struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_link *args = data;
+	struct rp_object *parent, *child;
+
+	if (args->flags || args->child)
+		return -EINVAL;
+	parent = rp_handle_use(s, args->parent);
+	if (!parent)
+		return -EBADF;
+	child = rp_link_get(parent, args->slot);
+	rp_object_unuse(parent);
+	if (IS_ERR(child))
+		return PTR_ERR(child);
+	return rp_ioctl_new_handle(s, child, ctx, &args->child);
+}
+
+static long rp_ioctl_gc(struct rp_session *s, void *data,
+			struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_gc *args = data;
+
+	if (args->flags || args->pad)
+		return -EINVAL;
+	return rp_gc_collect_full(&args->collected);
+}
+
 static long rp_ioctl_stats(struct rp_session *s, void *data,
 			   struct rp_ioctl_ctx *ctx)
 {
@@ -311,6 +387,10 @@ static const struct rp_ioctl_desc rp_ioctls[] = {
 	RP_IOCTL(PUBLISH, TOKEN_ARG, rp_ioctl_publish),
 	RP_IOCTL(LOOKUP, TOKEN_ARG, rp_ioctl_lookup),
 	RP_IOCTL(UNPIN, TOKEN_ARG, rp_ioctl_unpin),
+	RP_IOCTL(INTERN, INTERN, rp_ioctl_intern),
+	RP_IOCTL(LINK, LINK, rp_ioctl_link),
+	RP_IOCTL(GET_LINK, LINK, rp_ioctl_get_link),
+	RP_IOCTL(GC, GC, rp_ioctl_gc),
 };
 
 /* Write the result back: the caller's size, zero past what we know. */

@@ -75,12 +75,23 @@ static int __init rp_init(void)
 	ret = rp_tokens_init();
 	if (ret)
 		goto err_objects;
-	ret = misc_register(&rp_misc);
+	ret = rp_intern_init();
 	if (ret)
 		goto err_tokens;
+	ret = rp_gc_init();
+	if (ret)
+		goto err_intern;
+	ret = misc_register(&rp_misc);
+	if (ret)
+		goto err_gc;
 	return 0;
 
+err_gc:
+	rp_gc_exit();
+err_intern:
+	rp_intern_exit();
 err_tokens:
+	rp_tokens_unpin_all();
 	rp_tokens_exit();
 err_objects:
 	rp_objects_exit();
@@ -91,11 +102,15 @@ err_users:
 
 /*
  * No session, exported file or mapping can be left (each holds a module
- * reference), so only pinned tokens can still hold objects: drop them.
+ * reference), so only pins and garbage cycles can still hold objects: drop
+ * the pins, then collect. Nothing is left after that.
  */
 static void __exit rp_exit(void)
 {
 	misc_deregister(&rp_misc);
+	rp_tokens_unpin_all();
+	rp_gc_exit();
+	rp_intern_exit();
 	rp_tokens_exit();
 	rp_objects_exit();
 	WARN_ON(atomic64_read(&rp_pool.objects));

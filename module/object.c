@@ -86,13 +86,24 @@ static void rp_object_free_rcu(struct rcu_head *rcu)
 static void rp_object_release(struct rp_object *obj)
 {
 	rp_payload_free(obj);
-	kvfree(obj->slots);
+	kvfree(obj->links);
 	rp_user_put(obj->user);
 	call_rcu(&obj->rcu, rp_object_free_rcu);
 }
 
 /**
- * rp_object_unuse - a call is done with an object it got from a lookup
+ * rp_object_use - take a reference for a call, unless the memory is going
+ * @obj: an object found under RCU
+ *
+ * Return: false when the object is being released.
+ */
+bool rp_object_use(struct rp_object *obj)
+{
+	return refcount_inc_not_zero(&obj->active);
+}
+
+/**
+ * rp_object_unuse - a call is done with an object it used
  * @obj: the object
  */
 void rp_object_unuse(struct rp_object *obj)
@@ -101,15 +112,132 @@ void rp_object_unuse(struct rp_object *obj)
 		rp_object_release(obj);
 }
 
-/* The last reference is gone: leave the pool's counters and tables now. */
-static void rp_object_die(struct rp_object *obj)
+/*
+ * The last reference is gone: leave the pool's counters and tables now.
+ * Return true if the object has links left to drop, in which case the
+ * caller drops them and then the call reference.
+ */
+static bool rp_object_die(struct rp_object *obj)
 {
 	spin_lock(&obj->lock);
 	obj->flags |= RP_OBJ_DEAD;
 	spin_unlock(&obj->lock);
 	rp_tokens_drop(obj);
+	if (obj->flags & REFPOOL_OBJ_INTERNED)
+		rp_intern_drop(obj);
+	if (obj->links)
+		rp_gc_untrack(obj);
 	rp_uncharge(obj->user, obj->size);
+	if (obj->links)
+		return true;
 	rp_object_unuse(obj);
+	return false;
+}
+
+/*
+ * Drop the links of dead objects, and of the objects that die of it, with
+ * a list rather than recursion: a chain of a million objects must not
+ * overflow the kernel stack. Each dead container on @dying still holds its
+ * call reference, so its memory stays while its slots are emptied.
+ */
+static unsigned long rp_object_drop_links(struct list_head *dying)
+{
+	unsigned long deaths = 0;
+	struct rp_container *c;
+	u32 i;
+
+	while ((c = list_first_entry_or_null(dying, struct rp_container,
+					     gc_node))) {
+		list_del_init(&c->gc_node);
+		for (i = 0; i < c->obj->nslots; i++) {
+			struct rp_object *child;
+			bool dead;
+
+			/* The collector may be emptying the same slots. */
+			spin_lock(&c->obj->lock);
+			child = c->slots[i];
+			c->slots[i] = NULL;
+			spin_unlock(&c->obj->lock);
+			if (!child)
+				continue;
+			rcu_read_lock();
+			rp_gc_touch(child);
+			dead = refcount_dec_and_test(&child->refs);
+			rcu_read_unlock();
+			if (dead) {
+				deaths++;
+				if (rp_object_die(child))
+					list_add(&child->links->gc_node, dying);
+			}
+		}
+		rp_object_unuse(c->obj);
+		cond_resched();
+	}
+	return deaths;
+}
+
+/**
+ * rp_object_put_count - drop a strong reference, and say how many died
+ * @obj: the object
+ *
+ * The object dies with its last reference, its links are dropped, and so
+ * on down what only it held; the pool's counters drop before this returns.
+ *
+ * Return: the number of objects that died.
+ */
+unsigned long rp_object_put_count(struct rp_object *obj)
+{
+	LIST_HEAD(dying);
+	bool dead;
+
+	rcu_read_lock();
+	rp_gc_touch(obj);
+	dead = refcount_dec_and_test(&obj->refs);
+	rcu_read_unlock();
+	if (!dead)
+		return 0;
+	if (!rp_object_die(obj))
+		return 1;
+	list_add(&obj->links->gc_node, &dying);
+	return 1 + rp_object_drop_links(&dying);
+}
+
+/**
+ * rp_object_put - drop a strong reference; the object dies with the last
+ * @obj: the object
+ */
+void rp_object_put(struct rp_object *obj)
+{
+	rp_object_put_count(obj);
+}
+
+/**
+ * rp_object_get - take one more strong reference to an object
+ * @obj: an object the caller holds a strong reference to
+ */
+void rp_object_get(struct rp_object *obj)
+{
+	rcu_read_lock();
+	rp_gc_touch(obj);
+	refcount_inc(&obj->refs);
+	rcu_read_unlock();
+}
+
+/**
+ * rp_object_get_unless_dead - take a strong reference, unless it is gone
+ * @obj: an object the caller uses, or found under RCU
+ *
+ * Return: false when the object has died.
+ */
+bool rp_object_get_unless_dead(struct rp_object *obj)
+{
+	bool ok;
+
+	rcu_read_lock();
+	rp_gc_touch(obj);
+	ok = refcount_inc_not_zero(&obj->refs);
+	rcu_read_unlock();
+	return ok;
 }
 
 /**
@@ -117,19 +245,22 @@ static void rp_object_die(struct rp_object *obj)
  * @user: who pays for it
  * @size: payload bytes
  * @nslots: reference slots
- * @flags: REFPOOL_CREATE_* flags
- * @init: user pointer to @size bytes of contents, or NULL for zeroes
+ * @flags: REFPOOL_CREATE_* flags, and REFPOOL_OBJ_INTERNED from intern.c
+ * @uinit: user pointer to @size bytes of contents, or NULL
+ * @kinit: kernel pointer to @size bytes of contents, or NULL; if neither
+ *         is given, the payload is zeroes
  *
  * Return: the object, or an ERR_PTR: -EINVAL, -EFBIG, -ENOSPC, -EDQUOT,
  * -ENOMEM, -EFAULT. On error nothing has changed.
  */
 struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
-				   u32 flags, const void __user *init)
+				   u32 flags, const void __user *uinit,
+				   const void *kinit)
 {
 	struct rp_object *obj;
 	int ret;
 
-	if (flags & ~REFPOOL_CREATE_VALID_FLAGS)
+	if (flags & ~(REFPOOL_CREATE_VALID_FLAGS | REFPOOL_OBJ_INTERNED))
 		return ERR_PTR(-EINVAL);
 	if (size > rp_limit_object_size() || nslots > rp_limit_slots())
 		return ERR_PTR(-EFBIG);
@@ -144,15 +275,18 @@ struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
 		goto err_uncharge;
 	obj->size = size;
 	obj->nslots = nslots;
-	obj->slots = NULL;
+	obj->links = NULL;
 	obj->tokens = NULL;
+	obj->intern = NULL;
 	if (nslots) {
-		obj->slots = kvcalloc(nslots, sizeof(*obj->slots),
+		obj->links = kvzalloc(struct_size(obj->links, slots, nslots),
 				      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-		if (!obj->slots)
+		if (!obj->links)
 			goto err_free_obj;
+		INIT_LIST_HEAD(&obj->links->gc_node);
+		obj->links->obj = obj;
 	}
-	ret = rp_payload_alloc(obj, init);
+	ret = rp_payload_alloc(obj, uinit, kinit);
 	if (ret)
 		goto err_free_payload;
 
@@ -162,43 +296,22 @@ struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
 	obj->writers = 0;
 	obj->wmaps = 0;
 	obj->promoting = false;
-	obj->flags = flags & REFPOOL_CREATE_SEALED ? REFPOOL_OBJ_SEALED : 0;
+	obj->flags = flags & (REFPOOL_OBJ_SEALED | REFPOOL_OBJ_INTERNED);
 	refcount_inc(&user->refs);
 	obj->user = user;
 	obj->id = atomic64_inc_return(&rp_pool.next_id);
+	if (obj->links)
+		rp_gc_track(obj);
 	return obj;
 
 err_free_payload:
 	rp_payload_free(obj);
-	kvfree(obj->slots);
+	kvfree(obj->links);
 err_free_obj:
 	kmem_cache_free(rp_object_cache, obj);
 err_uncharge:
 	rp_uncharge(user, size);
 	return ERR_PTR(ret);
-}
-
-/**
- * rp_object_put - drop a strong reference; the object dies with the last
- * @obj: the object
- *
- * The pool's counters drop before this returns.
- */
-void rp_object_put(struct rp_object *obj)
-{
-	if (refcount_dec_and_test(&obj->refs))
-		rp_object_die(obj);
-}
-
-/**
- * rp_object_get_unless_dead - take a strong reference to an object in use
- * @obj: an object the caller uses (rp_handle_use())
- *
- * Return: false when the object has died meanwhile.
- */
-bool rp_object_get_unless_dead(struct rp_object *obj)
-{
-	return refcount_inc_not_zero(&obj->refs);
 }
 
 /**

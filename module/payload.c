@@ -114,11 +114,13 @@ static unsigned long rp_copy_from_user(void *page_addr, void *buf,
 /**
  * rp_payload_alloc - give a new object its storage
  * @obj: the object, with @obj->size set
- * @init: user pointer to the initial bytes, or NULL for zeroes
+ * @init: user pointer to the initial bytes, or NULL
+ * @kinit: kernel pointer to the initial bytes, or NULL; zeroes if neither
  *
  * Return: 0, -ENOMEM or -EFAULT; on error, rp_payload_free() undoes it.
  */
-int rp_payload_alloc(struct rp_object *obj, const void __user *init)
+int rp_payload_alloc(struct rp_object *obj, const void __user *init,
+		     const void *kinit)
 {
 	obj->data = NULL;
 	obj->pages = NULL;
@@ -134,6 +136,14 @@ int rp_payload_alloc(struct rp_object *obj, const void __user *init)
 		if (!obj->pages)
 			return -ENOMEM;
 	}
+	if (kinit) {
+		if (obj->pages)
+			rp_pages_copy(obj->pages, 0, (void *)kinit, obj->size,
+				      true, rp_copy_kernel);
+		else
+			memcpy(obj->data, kinit, obj->size);
+		return 0;
+	}
 	if (!init)
 		return 0;
 	if (obj->pages) {
@@ -144,6 +154,31 @@ int rp_payload_alloc(struct rp_object *obj, const void __user *init)
 		return -EFAULT;
 	}
 	return 0;
+}
+
+/**
+ * rp_payload_chunk - the bytes of the payload from an offset, up to the end
+ * of their page
+ * @obj: the object, in use by the caller
+ * @off: offset, below the size
+ * @len: out: how many bytes from the returned pointer are the payload's
+ *
+ * For comparing and hashing payloads wherever they live. Pages come from
+ * alloc_page() without __GFP_HIGHMEM, so they always have an address.
+ *
+ * Return: a kernel pointer to the byte at @off.
+ */
+const void *rp_payload_chunk(struct rp_object *obj, u64 off, u64 *len)
+{
+	/* Pairs with the release in rp_payload_promote(). */
+	struct page **pages = smp_load_acquire(&obj->pages);
+
+	if (!pages) {
+		*len = obj->size - off;
+		return obj->data + off;
+	}
+	*len = min_t(u64, PAGE_SIZE - offset_in_page(off), obj->size - off);
+	return page_address(pages[off >> PAGE_SHIFT]) + offset_in_page(off);
 }
 
 /**

@@ -64,9 +64,10 @@ void rp_user_put(struct rp_user *user);
  * @nslots: number of reference slots
  * @user: the user the payload bytes are charged to
  * @tokens: the tokens naming this object, under @lock
+ * @intern: the intern table's entry, for an interned object
  * @data: the payload when it is inline or in a slab buffer
  * @pages: the payload when it is in pages, or NULL
- * @slots: the reference slots, or NULL when @nslots is 0
+ * @links: the reference slots and collector state, or NULL when @nslots is 0
  * @rcu: frees the object after lookups under RCU are done with it
  * @inline_data: small payloads live here, in the same slab object
  *
@@ -90,12 +91,11 @@ struct rp_object {
 	u32 nslots;
 	struct rp_user *user;
 	struct rp_token *tokens;
+	struct rp_intern_entry *intern;
 	struct page **pages;
+	struct rp_container *links;
 	union {
-		struct {
-			void *data;
-			struct rp_object **slots;
-		};
+		void *data;
 		struct rcu_head rcu;
 	};
 	u8 inline_data[];
@@ -104,6 +104,51 @@ struct rp_object {
 /* Internal object flag, beside the REFPOOL_OBJ_* ones: @refs reached zero. */
 #define RP_OBJ_DEAD	BIT(31)
 
+/* Bits of rp_container.gc_flags. */
+enum {
+	RP_GC_TOUCHED,		/* its refs or slots changed since the scan began */
+	RP_GC_SCANNED,		/* in the set the collection under way scans */
+	RP_GC_DOOMED,		/* judged garbage: token lookups must wait */
+};
+
+/**
+ * struct rp_container - what an object with reference slots has besides
+ * @gc_node: in a generation list (or a list of the collection under way),
+ *           under rp_gc's list lock; after death, in the list of the dying
+ * @obj: the object
+ * @gc_refs: the collector's count of references from outside the scanned set
+ * @gc_flags: RP_GC_* bits
+ * @old: in the old generation, under rp_gc's list lock
+ * @slots: the links, under the object's lock; each owns a strong reference
+ *
+ * Only objects with slots can be part of a cycle, so only they are tracked
+ * by the collector (as CPython tracks only containers); the others pay for
+ * none of this.
+ */
+struct rp_container {
+	struct list_head gc_node;
+	struct rp_object *obj;
+	long gc_refs;
+	unsigned long gc_flags;
+	bool old;
+	struct rp_object *slots[];
+};
+
+/*
+ * Every change to the strong count or the slots of an object with slots is
+ * announced to a collection under way, before it is made, inside an RCU
+ * read-side section that also covers the change (see gc.c).
+ */
+static inline void rp_gc_touch(struct rp_object *obj)
+{
+	if (obj->links) {
+		if (!test_bit(RP_GC_TOUCHED, &obj->links->gc_flags))
+			set_bit(RP_GC_TOUCHED, &obj->links->gc_flags);
+		/* Flag before change; pairs with rp_gc_find_touched(). */
+		smp_mb__after_atomic();
+	}
+}
+
 /* The slab object size: header plus inline payload. */
 #define RP_OBJECT_SLAB_SIZE	128
 #define RP_INLINE_MAX	(RP_OBJECT_SLAB_SIZE - offsetof(struct rp_object, inline_data))
@@ -111,9 +156,13 @@ struct rp_object {
 int rp_objects_init(void);
 void rp_objects_exit(void);
 struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
-				   u32 flags, const void __user *init);
+				   u32 flags, const void __user *uinit,
+				   const void *kinit);
 void rp_object_put(struct rp_object *obj);
+unsigned long rp_object_put_count(struct rp_object *obj);
 bool rp_object_get_unless_dead(struct rp_object *obj);
+void rp_object_get(struct rp_object *obj);
+bool rp_object_use(struct rp_object *obj);
 void rp_object_unuse(struct rp_object *obj);
 u32 rp_object_flags(struct rp_object *obj);
 ssize_t rp_object_read(struct rp_object *obj, u64 off, void __user *buf,
@@ -125,7 +174,9 @@ int rp_object_map(struct rp_object *obj, bool writable);
 void rp_object_unmap(struct rp_object *obj, bool writable);
 
 /* payload.c: where the bytes live. */
-int rp_payload_alloc(struct rp_object *obj, const void __user *init);
+int rp_payload_alloc(struct rp_object *obj, const void __user *uinit,
+		     const void *kinit);
+const void *rp_payload_chunk(struct rp_object *obj, u64 off, u64 *len);
 void rp_payload_free(struct rp_object *obj);
 int rp_payload_read(struct rp_object *obj, u64 off, void __user *buf, u64 len);
 void rp_payload_write(struct rp_object *obj, u64 off, const void *src, u64 len);
@@ -138,6 +189,12 @@ struct rp_pool_stats {
 	atomic64_t objects;
 	atomic64_t bytes;
 	atomic64_t next_id;
+	atomic64_t interned;
+	atomic64_t intern_hits;
+	atomic64_t intern_bytes_saved;
+	atomic64_t gc_runs;
+	atomic64_t gc_collected;
+	atomic64_t gc_time_ns;
 };
 
 extern struct rp_pool_stats rp_pool;
@@ -177,10 +234,31 @@ struct rp_object *rp_file_import(int fd);
 /* token.c: 128-bit names, weak unless pinned. */
 #define RP_TOKEN_SIZE	16
 int rp_tokens_init(void);
+void rp_tokens_unpin_all(void);
 void rp_tokens_exit(void);
 int rp_token_publish(struct rp_object *obj, bool pin, u8 key[RP_TOKEN_SIZE]);
 struct rp_object *rp_token_lookup(const u8 key[RP_TOKEN_SIZE]);
 int rp_token_unpin(const u8 key[RP_TOKEN_SIZE]);
 void rp_tokens_drop(struct rp_object *obj);
+
+/* link.c: links between objects. */
+int rp_link_set(struct rp_object *parent, u32 slot, struct rp_object *child);
+struct rp_object *rp_link_get(struct rp_object *parent, u32 slot);
+
+/* gc.c: the cycle collector. */
+int rp_gc_init(void);
+void rp_gc_exit(void);
+void rp_gc_track(struct rp_object *obj);
+void rp_gc_untrack(struct rp_object *obj);
+void rp_gc_link_op(void);
+int rp_gc_collect_full(u64 *collected);
+void rp_gc_wait_doomed(struct rp_object *obj);
+
+/* intern.c: one object per value. */
+int rp_intern_init(void);
+void rp_intern_exit(void);
+struct rp_object *rp_intern(struct rp_user *user, const void __user *data,
+			    u64 len, bool *existed);
+void rp_intern_drop(struct rp_object *obj);
 
 #endif /* _REFPOOL_H */

@@ -17,7 +17,7 @@ struct rp_pool_stats rp_pool = {
 /**
  * rp_stats_fill - report the pool's and a session's counters
  * @s: the calling session
- * @st: filled in; fields the module does not keep yet stay zero
+ * @st: filled in
  */
 void rp_stats_fill(struct rp_session *s, struct refpool_stats *st)
 {
@@ -30,4 +30,10 @@ void rp_stats_fill(struct rp_session *s, struct refpool_stats *st)
 	st->max_slots = rp_limit_slots();
 	st->max_user_bytes = rp_limit_user_bytes();
 	st->user_bytes = atomic64_read(&s->user->bytes);
+	st->interned = atomic64_read(&rp_pool.interned);
+	st->intern_hits = atomic64_read(&rp_pool.intern_hits);
+	st->intern_bytes_saved = atomic64_read(&rp_pool.intern_bytes_saved);
+	st->gc_runs = atomic64_read(&rp_pool.gc_runs);
+	st->gc_collected = atomic64_read(&rp_pool.gc_collected);
+	st->gc_time_ns = atomic64_read(&rp_pool.gc_time_ns);
 }

@@ -71,8 +71,12 @@ int rp_tokens_init(void)
 	return rhashtable_init(&rp_tokens, &rp_token_params);
 }
 
-/* No session is left: drop every pin, which frees what only pins held. */
-void rp_tokens_exit(void)
+/**
+ * rp_tokens_unpin_all - drop every pin, at unload
+ *
+ * No session is left: this frees what only pins held.
+ */
+void rp_tokens_unpin_all(void)
 {
 	struct rp_token *tok;
 
@@ -88,6 +92,10 @@ void rp_tokens_exit(void)
 			break;
 		rp_object_put(tok->obj);
 	}
+}
+
+void rp_tokens_exit(void)
+{
 	rhashtable_destroy(&rp_tokens);
 }
 
@@ -202,15 +210,36 @@ int rp_token_publish(struct rp_object *obj, bool pin, u8 key[RP_TOKEN_SIZE])
  */
 struct rp_object *rp_token_lookup(const u8 key[RP_TOKEN_SIZE])
 {
-	struct rp_object *obj = NULL;
+	struct rp_object *obj;
 	struct rp_token *tok;
 
+retry:
 	rcu_read_lock();
 	tok = rhashtable_lookup(&rp_tokens, key, rp_token_params);
-	/* A dying object is still in the table until its free runs. */
-	if (tok && rp_token_ns_match(tok) &&
-	    refcount_inc_not_zero(&tok->obj->refs))
-		obj = tok->obj;
+	if (!tok || !rp_token_ns_match(tok)) {
+		rcu_read_unlock();
+		return NULL;
+	}
+	obj = tok->obj;
+	/*
+	 * A token is the one way to reach an object that nothing reaches
+	 * any more: announce the new reference to the collector, and do not
+	 * take it from an object the collector has judged garbage (see
+	 * gc.c). A dying object is still in the table until it is released.
+	 */
+	rp_gc_touch(obj);
+	if (obj->links && test_bit(RP_GC_DOOMED, &obj->links->gc_flags)) {
+		if (!rp_object_use(obj)) {
+			rcu_read_unlock();
+			return NULL;
+		}
+		rcu_read_unlock();
+		rp_gc_wait_doomed(obj);
+		rp_object_unuse(obj);
+		goto retry;
+	}
+	if (!refcount_inc_not_zero(&obj->refs))
+		obj = NULL;
 	rcu_read_unlock();
 	return obj;
 }

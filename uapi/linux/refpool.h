@@ -47,6 +47,7 @@
 /* Feature bits reported by REFPOOL_IOC_VERSION: which commands exist. */
 #define REFPOOL_FEAT_CORE	_BITULL(0)	/* create dup put info read write seal stats */
 #define REFPOOL_FEAT_SHARE	_BITULL(1)	/* export import mmap publish lookup unpin */
+#define REFPOOL_FEAT_MODEL	_BITULL(2)	/* intern link get_link gc */
 
 /* Flags accepted by REFPOOL_IOC_PUBLISH. */
 #define REFPOOL_PUBLISH_PIN	_BITUL(0)	/* the token owns a reference */
@@ -228,6 +229,61 @@ struct refpool_token_arg {
 
 #define REFPOOL_TOKEN_ARG_SIZE_VER0	24
 
+/**
+ * struct refpool_intern - the one interned object with these bytes
+ * @data: user pointer to @len bytes
+ * @len: 0 .. max_object_size
+ * @flags: must be zero
+ * @handle: out: a new handle to the object
+ *
+ * The command returns 1 when the object existed, 0 when it was created
+ * (sealed, and flagged REFPOOL_OBJ_INTERNED).
+ */
+struct refpool_intern {
+	__u64 data;
+	__u64 len;
+	__u32 flags;
+	__u32 handle;
+};
+
+#define REFPOOL_INTERN_SIZE_VER0	24
+
+/**
+ * struct refpool_link - set or read a reference slot
+ * @parent: a handle of this session
+ * @slot: the slot, below the parent's nslots
+ * @child: LINK: a handle of this session, or 0 to empty the slot;
+ *         GET_LINK: out: a new handle to the child
+ * @flags: must be zero
+ *
+ * A link owns one strong reference to its child; replacing or clearing it
+ * drops that reference. A sealed parent's slots cannot change.
+ */
+struct refpool_link {
+	__u32 parent;
+	__u32 slot;
+	__u32 child;
+	__u32 flags;
+};
+
+#define REFPOOL_LINK_SIZE_VER0		16
+
+/**
+ * struct refpool_gc - run a full collection
+ * @flags: must be zero
+ * @pad: must be zero
+ * @collected: out: objects freed by this collection
+ *
+ * Returns once a full collection that started after the call is complete.
+ */
+struct refpool_gc {
+	__u32 flags;
+	__u32 pad;
+	__u64 collected;
+};
+
+#define REFPOOL_GC_SIZE_VER0		16
+
 #define REFPOOL_IOC_MAGIC	0xB8
 
 /*
@@ -273,5 +329,22 @@ struct refpool_token_arg {
 #define REFPOOL_IOC_LOOKUP	_IOWR(REFPOOL_IOC_MAGIC, 0x0c, struct refpool_token_arg)
 /* REFPOOL_IOC_UNPIN: -EINVAL flags or handle; -ENOENT not a pinned token here. */
 #define REFPOOL_IOC_UNPIN	_IOW(REFPOOL_IOC_MAGIC, 0x0d, struct refpool_token_arg)
+/*
+ * REFPOOL_IOC_INTERN: -EINVAL flags; -EFBIG @len over max_object_size;
+ * -ENOSPC; -EDQUOT; -ENOMEM; -EFAULT @data.
+ */
+#define REFPOOL_IOC_INTERN	_IOWR(REFPOOL_IOC_MAGIC, 0x0e, struct refpool_intern)
+/*
+ * REFPOOL_IOC_LINK: -EBADF bad parent or child handle; -EINVAL flags;
+ * -ERANGE @slot past the last; -EPERM sealed parent.
+ */
+#define REFPOOL_IOC_LINK	_IOW(REFPOOL_IOC_MAGIC, 0x0f, struct refpool_link)
+/*
+ * REFPOOL_IOC_GET_LINK: -EBADF bad parent; -EINVAL flags or nonzero @child;
+ * -ERANGE @slot past the last; -ENOENT empty slot; -ENOMEM.
+ */
+#define REFPOOL_IOC_GET_LINK	_IOWR(REFPOOL_IOC_MAGIC, 0x10, struct refpool_link)
+/* REFPOOL_IOC_GC: -EINVAL flags or pad; -EINTR killed while waiting. */
+#define REFPOOL_IOC_GC		_IOWR(REFPOOL_IOC_MAGIC, 0x11, struct refpool_gc)
 
 #endif /* _UAPI_LINUX_REFPOOL_H */

@@ -104,6 +104,22 @@ int rp_unpin(struct rp_pool *p, const rp_token_t *tok);
 int rp_token_to_str(const rp_token_t *tok, char out[33]);
 int rp_token_from_str(const char *s, rp_token_t *tok);
 
+/*
+ * Python's memory model. rp_intern() returns the one live interned (sealed)
+ * object with exactly these bytes: 1 when it existed, 0 when created.
+ * rp_link() makes a parent's slot own a reference to a child (0 clears it);
+ * rp_get_link() returns a new handle to a slot's child (-ENOENT if empty).
+ * rp_gc() runs a full collection of unreachable cycles, started after the
+ * call, and stores how many objects it freed (collected may be NULL).
+ */
+int rp_intern(struct rp_pool *p, const void *data, uint64_t len,
+	      rp_handle_t *out);
+int rp_link(struct rp_pool *p, rp_handle_t parent, uint32_t slot,
+	    rp_handle_t child);
+int rp_get_link(struct rp_pool *p, rp_handle_t parent, uint32_t slot,
+		rp_handle_t *out);
+int rp_gc(struct rp_pool *p, uint64_t *collected);
+
 /* Counters of the pool and of this session. */
 int rp_stats(struct rp_pool *p, struct rp_stats *st);
 

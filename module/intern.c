@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * refpool: interning - equal values share one object.
+ *
+ * rp_intern(bytes) returns the one live interned object with exactly those
+ * bytes, creating it if there is none, as Python shares the object of 4 in
+ * `a = 4; b = 4`. Interned objects are sealed, so sharing them is safe.
+ *
+ * The table maps a keyed hash (siphash, its key drawn at load, so no user
+ * can aim many values at one bucket) to the objects with that hash; values
+ * are compared byte for byte before one is shared. An object leaves the
+ * table when it dies. One mutex covers lookups, inserts and removals: it
+ * makes "many processes interning the same bytes at once get one object"
+ * plain, and it keeps every object in the table from being released while
+ * it is compared (its removal waits for the mutex).
+ *
+ * Copyright (C) 2026 The refpool authors
+ */
+#include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/random.h>
+#include <linux/rhashtable.h>
+#include <linux/siphash.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include <linux/refpool.h>
+#include "refpool.h"
+
+/* Values up to this size bounce through the stack. */
+#define RP_INTERN_STACK	256
+
+/**
+ * struct rp_intern_entry - one interned object in the table
+ * @node: in the table, keyed by @hash
+ * @hash: the keyed hash of the object's bytes
+ * @obj: the object
+ */
+struct rp_intern_entry {
+	struct rhlist_head node;
+	u64 hash;
+	struct rp_object *obj;
+};
+
+static struct rhltable rp_interned;
+static siphash_key_t rp_intern_key;
+static DEFINE_MUTEX(rp_intern_lock);
+
+static const struct rhashtable_params rp_intern_params = {
+	.key_len = sizeof(u64),
+	.key_offset = offsetof(struct rp_intern_entry, hash),
+	.head_offset = offsetof(struct rp_intern_entry, node),
+	.automatic_shrinking = true,
+};
+
+int rp_intern_init(void)
+{
+	get_random_bytes(&rp_intern_key, sizeof(rp_intern_key));
+	return rhltable_init(&rp_interned, &rp_intern_params);
+}
+
+void rp_intern_exit(void)
+{
+	rhltable_destroy(&rp_interned);
+}
+
+/*
+ * The hash of a value: its length, then each run of bytes up to a page
+ * boundary of the value, chained. Runs are cut the same way wherever the
+ * bytes live, so a value in pages and the same value in a buffer hash alike.
+ */
+static u64 rp_intern_hash(const void *buf, u64 len)
+{
+	u64 off, n, hash = len;
+
+	for (off = 0; off < len; off += n) {
+		n = min_t(u64, PAGE_SIZE - offset_in_page(off), len - off);
+		hash = siphash_2u64(hash, siphash(buf + off, n, &rp_intern_key),
+				    &rp_intern_key);
+	}
+	return hash;
+}
+
+static bool rp_intern_equal(struct rp_object *obj, const void *buf, u64 len)
+{
+	u64 off, n;
+
+	if (obj->size != len)
+		return false;
+	for (off = 0; off < len; off += n) {
+		const void *chunk = rp_payload_chunk(obj, off, &n);
+
+		if (memcmp(chunk, buf + off, n))
+			return false;
+	}
+	return true;
+}
+
+/* The live interned object with these bytes, with a new reference. */
+static struct rp_object *rp_intern_find(u64 hash, const void *buf, u64 len)
+{
+	struct rp_intern_entry *entry;
+	struct rhlist_head *list, *pos;
+
+	struct rp_object *obj = NULL;
+
+	lockdep_assert_held(&rp_intern_lock);
+	rcu_read_lock();
+	list = rhltable_lookup(&rp_interned, &hash, rp_intern_params);
+	rhl_for_each_entry_rcu(entry, pos, list, node) {
+		/* A dying object waits for our lock to leave the table. */
+		if (rp_intern_equal(entry->obj, buf, len) &&
+		    rp_object_get_unless_dead(entry->obj)) {
+			obj = entry->obj;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return obj;
+}
+
+static struct rp_object *rp_intern_insert(struct rp_user *user, u64 hash,
+					  const void *buf, u64 len)
+{
+	struct rp_intern_entry *entry;
+	struct rp_object *obj;
+	int ret;
+
+	obj = rp_object_create(user, len, 0,
+			       REFPOOL_OBJ_SEALED | REFPOOL_OBJ_INTERNED,
+			       NULL, buf);
+	if (IS_ERR(obj))
+		return obj;
+	ret = -ENOMEM;
+	entry = kzalloc(sizeof(*entry), GFP_KERNEL_ACCOUNT);
+	if (!entry)
+		goto err_put;
+	entry->hash = hash;
+	entry->obj = obj;
+	ret = rhltable_insert(&rp_interned, &entry->node, rp_intern_params);
+	if (ret)
+		goto err_free;
+	obj->intern = entry;
+	atomic64_inc(&rp_pool.interned);
+	return obj;
+
+err_free:
+	kfree(entry);
+err_put:
+	/* Not in the table: its death does not take the lock we hold. */
+	rp_object_put(obj);
+	return ERR_PTR(ret);
+}
+
+/**
+ * rp_intern - the one interned object with these bytes
+ * @user: who pays if it has to be created
+ * @data: user pointer to the bytes
+ * @len: how many
+ * @existed: out: true if it was there already
+ *
+ * Return: the object with a new reference, or an ERR_PTR: -EFBIG, -EFAULT,
+ * -ENOSPC, -EDQUOT, -ENOMEM.
+ */
+struct rp_object *rp_intern(struct rp_user *user, const void __user *data,
+			    u64 len, bool *existed)
+{
+	u8 stack_buf[RP_INTERN_STACK];
+	void *buf = stack_buf;
+	struct rp_object *obj;
+	u64 hash;
+
+	if (len > rp_limit_object_size())
+		return ERR_PTR(-EFBIG);
+	if (len > sizeof(stack_buf)) {
+		buf = kvmalloc(len, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (!buf)
+			return ERR_PTR(-ENOMEM);
+	}
+	obj = ERR_PTR(-EFAULT);
+	if (copy_from_user(buf, data, len))
+		goto out;
+	hash = rp_intern_hash(buf, len);
+
+	mutex_lock(&rp_intern_lock);
+	obj = rp_intern_find(hash, buf, len);
+	*existed = obj;
+	if (!obj)
+		obj = rp_intern_insert(user, hash, buf, len);
+	mutex_unlock(&rp_intern_lock);
+	if (*existed) {
+		atomic64_inc(&rp_pool.intern_hits);
+		atomic64_add(len, &rp_pool.intern_bytes_saved);
+	}
+out:
+	if (buf != stack_buf)
+		kvfree(buf);
+	return obj;
+}
+
+/**
+ * rp_intern_drop - take a dying interned object out of the table
+ * @obj: the object
+ */
+void rp_intern_drop(struct rp_object *obj)
+{
+	struct rp_intern_entry *entry = obj->intern;
+
+	if (!entry)
+		return;
+	mutex_lock(&rp_intern_lock);
+	rhltable_remove(&rp_interned, &entry->node, rp_intern_params);
+	mutex_unlock(&rp_intern_lock);
+	obj->intern = NULL;
+	atomic64_dec(&rp_pool.interned);
+	kfree(entry);
+}

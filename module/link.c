@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * refpool: links, the strong references objects hold to each other.
+ *
+ * A link lives in one of the parent's slots and owns one reference to the
+ * child. Slots change under the parent's lock; the references they drop
+ * are put outside it. Every change is announced to the collector first
+ * (rp_gc_touch()), and counts towards the next automatic collection.
+ *
+ * Copyright (C) 2026 The refpool authors
+ */
+#include <linux/rcupdate.h>
+#include <linux/spinlock.h>
+
+#include <linux/refpool.h>
+#include "refpool.h"
+
+/**
+ * rp_link_set - point a slot at a child, or empty it
+ * @parent: the parent, in use by the caller
+ * @slot: the slot
+ * @child: the child, whose strong reference passes to the slot; or NULL
+ *
+ * Return: 0; -ERANGE slot past the last; -EPERM sealed parent; -EBADF the
+ * parent died meanwhile. On error the child's reference is dropped.
+ */
+int rp_link_set(struct rp_object *parent, u32 slot, struct rp_object *child)
+{
+	struct rp_object *old;
+	int ret = 0;
+
+	if (slot >= parent->nslots) {
+		ret = -ERANGE;
+		goto out;
+	}
+
+	spin_lock(&parent->lock);
+	if (parent->flags & REFPOOL_OBJ_SEALED)
+		ret = -EPERM;
+	else if (parent->flags & RP_OBJ_DEAD)
+		ret = -EBADF;
+	if (!ret) {
+		rcu_read_lock();
+		rp_gc_touch(parent);
+		old = parent->links->slots[slot];
+		parent->links->slots[slot] = child;
+		rcu_read_unlock();
+		child = old;
+	}
+	spin_unlock(&parent->lock);
+	if (!ret)
+		rp_gc_link_op();
+out:
+	/* The replaced link, or the child refused. */
+	if (child)
+		rp_object_put(child);
+	return ret;
+}
+
+/**
+ * rp_link_get - the child in a slot, with a new strong reference
+ * @parent: the parent, in use by the caller
+ * @slot: the slot
+ *
+ * Return: the child, or an ERR_PTR: -ERANGE slot past the last, -ENOENT
+ * empty slot.
+ */
+struct rp_object *rp_link_get(struct rp_object *parent, u32 slot)
+{
+	struct rp_object *child;
+
+	if (slot >= parent->nslots)
+		return ERR_PTR(-ERANGE);
+	spin_lock(&parent->lock);
+	child = parent->links->slots[slot];
+	/* The slot holds a reference: the child is alive. */
+	if (child)
+		rp_object_get(child);
+	spin_unlock(&parent->lock);
+	return child ? child : ERR_PTR(-ENOENT);
+}

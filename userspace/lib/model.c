@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
+/*
+ * librefpool: Python's memory model - interning, links, the collector.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+RP_EXPORT int rp_intern(struct rp_pool *p, const void *data, uint64_t len,
+			rp_handle_t *out)
+{
+	struct refpool_intern args;
+	int ret;
+
+	if (!p)
+		return -EINVAL;
+	if (!out || (!data && len))
+		return -EFAULT;
+	memset(&args, 0, sizeof(args));
+	args.data = (uintptr_t)data;
+	args.len = len;
+	ret = rp_ioctl(p, REFPOOL_IOC_INTERN, &args);
+	if (ret < 0)
+		return ret;
+	*out = args.handle;
+	return ret;
+}
+
+RP_EXPORT int rp_link(struct rp_pool *p, rp_handle_t parent, uint32_t slot,
+		      rp_handle_t child)
+{
+	struct refpool_link args;
+
+	if (!p)
+		return -EINVAL;
+	memset(&args, 0, sizeof(args));
+	args.parent = parent;
+	args.slot = slot;
+	args.child = child;
+	return rp_ioctl(p, REFPOOL_IOC_LINK, &args);
+}
+
+RP_EXPORT int rp_get_link(struct rp_pool *p, rp_handle_t parent, uint32_t slot,
+			  rp_handle_t *out)
+{
+	struct refpool_link args;
+	int ret;
+
+	if (!p)
+		return -EINVAL;
+	if (!out)
+		return -EFAULT;
+	memset(&args, 0, sizeof(args));
+	args.parent = parent;
+	args.slot = slot;
+	ret = rp_ioctl(p, REFPOOL_IOC_GET_LINK, &args);
+	if (ret < 0)
+		return ret;
+	*out = args.child;
+	return 0;
+}
+
+RP_EXPORT int rp_gc(struct rp_pool *p, uint64_t *collected)
+{
+	struct refpool_gc args;
+	int ret;
+
+	if (!p)
+		return -EINVAL;
+	memset(&args, 0, sizeof(args));
+	ret = rp_ioctl(p, REFPOOL_IOC_GC, &args);
+	if (ret < 0)
+		return ret;
+	if (collected)
+		*collected = args.collected;
+	return 0;
+}
