@@ -2,23 +2,36 @@
 /*
  * refpoolctl: look at and drive /dev/refpool from a shell.
  *
- *   refpoolctl [--json] stats      the pool's counters and limits
- *   refpoolctl [--json] version    the module's ABI version and features
+ * A shell script shares an object through a pinned token: `publish` stores
+ * a file (or stdin) as a sealed object whose token owns a reference, so it
+ * outlives this process; any process of the same IPC namespace can `cat`
+ * it; `put` drops the pin, and the object goes with its last reference.
  *
  * Exit status: 0 success, 1 the call failed (message on stderr), 2 usage.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <linux/refpool.h>
 #include "refpool.h"
 
+#define MAX_INPUT_DEFAULT (64ULL << 20)
+
 struct field {
 	const char *name;
 	uint64_t value;
+};
+
+struct ctl {
+	struct rp_pool *pool;
+	int json;
+	int argc;
+	char **argv;
 };
 
 static void print_fields(const struct field *f, size_t n, int json)
@@ -38,10 +51,10 @@ static void print_fields(const struct field *f, size_t n, int json)
 		printf("}\n");
 }
 
-static int cmd_stats(struct rp_pool *p, int json)
+static int cmd_stats(struct ctl *c)
 {
 	struct rp_stats st;
-	int ret = rp_stats(p, &st);
+	int ret = rp_stats(c->pool, &st);
 
 	if (ret < 0)
 		return ret;
@@ -61,70 +74,253 @@ static int cmd_stats(struct rp_pool *p, int json)
 		{ "max_slots", st.max_slots },
 		{ "max_user_bytes", st.max_user_bytes },
 	};
-	print_fields(f, sizeof(f) / sizeof(f[0]), json);
+	print_fields(f, sizeof(f) / sizeof(f[0]), c->json);
 	return 0;
 }
 
-static int cmd_version(struct rp_pool *p, int json)
+static int cmd_version(struct ctl *c)
 {
 	struct refpool_version v;
 
 	memset(&v, 0, sizeof(v));
-	if (ioctl(rp_fd(p), REFPOOL_IOC_VERSION, &v) < 0)
+	if (ioctl(rp_fd(c->pool), REFPOOL_IOC_VERSION, &v) < 0)
 		return -errno;
 	const struct field f[] = {
 		{ "abi_major", v.major },
 		{ "abi_minor", v.minor },
 		{ "features", v.features },
 	};
-	print_fields(f, sizeof(f) / sizeof(f[0]), json);
+	print_fields(f, sizeof(f) / sizeof(f[0]), c->json);
 	return 0;
 }
 
+static int cmd_gc(struct ctl *c)
+{
+	uint64_t collected;
+	int ret = rp_gc(c->pool, &collected);
+
+	if (ret < 0)
+		return ret;
+	const struct field f[] = { { "collected", collected } };
+	print_fields(f, 1, c->json);
+	return 0;
+}
+
+/* Read all of a stream into memory, up to @max bytes. */
+static int slurp(FILE *in, uint64_t max, char **out, uint64_t *len)
+{
+	size_t cap = 1 << 16, n = 0, got;
+	char *buf = malloc(cap), *bigger;
+
+	if (!buf)
+		return -ENOMEM;
+	while ((got = fread(buf + n, 1, cap - n, in)) > 0) {
+		n += got;
+		if (n > max) {
+			free(buf);
+			return -EFBIG;
+		}
+		if (n == cap) {
+			bigger = realloc(buf, cap * 2);
+			if (!bigger) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = bigger;
+			cap *= 2;
+		}
+	}
+	if (ferror(in)) {
+		free(buf);
+		return -EIO;
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static int cmd_publish(struct ctl *c)
+{
+	const char *path = c->argc > 0 ? c->argv[0] : "-";
+	struct rp_stats st;
+	rp_handle_t h;
+	rp_token_t tok;
+	char str[33], *data;
+	uint64_t len;
+	FILE *in;
+	int ret;
+
+	ret = rp_stats(c->pool, &st);
+	if (ret < 0)
+		return ret;
+	in = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	if (!in) {
+		fprintf(stderr, "refpoolctl: %s: %s\n", path, strerror(errno));
+		return -ENOENT;
+	}
+	ret = slurp(in, st.max_object_size ? st.max_object_size :
+		    MAX_INPUT_DEFAULT, &data, &len);
+	if (in != stdin)
+		fclose(in);
+	if (ret < 0)
+		return ret;
+	ret = rp_create_from(c->pool, data, len, RP_SEALED, &h);
+	free(data);
+	if (ret < 0)
+		return ret;
+	/* The pin keeps the object once this session ends. */
+	ret = rp_pin(c->pool, h, &tok);
+	if (ret < 0)
+		return ret;
+	rp_token_to_str(&tok, str);
+	if (c->json)
+		printf("{\"token\": \"%s\", \"size\": %" PRIu64 "}\n", str, len);
+	else
+		printf("%s\n", str);
+	return 0;
+}
+
+static int lookup_arg(struct ctl *c, rp_token_t *tok, rp_handle_t *h)
+{
+	int ret;
+
+	if (c->argc != 1)
+		return -EINVAL;
+	ret = rp_token_from_str(c->argv[0], tok);
+	if (ret < 0)
+		return ret;
+	return h ? rp_lookup(c->pool, tok, h) : 0;
+}
+
+static int cmd_cat(struct ctl *c)
+{
+	char buf[1 << 16];
+	uint64_t off = 0;
+	rp_token_t tok;
+	rp_handle_t h;
+	int64_t n;
+	int ret;
+
+	ret = lookup_arg(c, &tok, &h);
+	if (ret < 0)
+		return ret;
+	while ((n = rp_read(c->pool, h, off, buf, sizeof(buf))) > 0) {
+		if (fwrite(buf, 1, n, stdout) != (size_t)n)
+			return -EIO;
+		off += n;
+	}
+	return n < 0 ? (int)n : 0;
+}
+
+static int cmd_info(struct ctl *c)
+{
+	struct rp_info info;
+	rp_token_t tok;
+	rp_handle_t h;
+	int ret;
+
+	ret = lookup_arg(c, &tok, &h);
+	if (ret < 0)
+		return ret;
+	ret = rp_info(c->pool, h, &info);
+	if (ret < 0)
+		return ret;
+	/* Not the handle this command holds while it looks. */
+	const struct field f[] = {
+		{ "id", info.id },
+		{ "size", info.size },
+		{ "refs", info.refs - 1 },
+		{ "nslots", info.nslots },
+		{ "flags", info.flags },
+	};
+	print_fields(f, sizeof(f) / sizeof(f[0]), c->json);
+	return 0;
+}
+
+static int cmd_put(struct ctl *c)
+{
+	rp_token_t tok;
+	int ret = lookup_arg(c, &tok, NULL);
+
+	return ret < 0 ? ret : rp_unpin(c->pool, &tok);
+}
+
+static const struct command {
+	const char *name;
+	int (*fn)(struct ctl *c);
+	int min_args, max_args;
+	const char *usage;
+} commands[] = {
+	{ "stats", cmd_stats, 0, 0, "stats              the pool's counters and limits" },
+	{ "version", cmd_version, 0, 0, "version            the module's ABI version and features" },
+	{ "gc", cmd_gc, 0, 0, "gc                 run a full collection" },
+	{ "publish", cmd_publish, 0, 1, "publish [FILE]     store FILE (or stdin) sealed; print its pinned token" },
+	{ "cat", cmd_cat, 1, 1, "cat TOKEN          write the object's bytes to stdout" },
+	{ "info", cmd_info, 1, 1, "info TOKEN         id, size, refs, slots, flags" },
+	{ "put", cmd_put, 1, 1, "put TOKEN          drop the pin; the object goes with its last reference" },
+};
+
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: refpoolctl [--json] COMMAND\n"
-		"commands:\n"
-		"  stats     the pool's counters and limits\n"
-		"  version   the module's ABI version and features\n"
-		"The device is $REFPOOL_DEVICE, else /dev/refpool.\n");
+	size_t i;
+
+	fprintf(out, "usage: refpoolctl [--json] COMMAND [ARGS]\ncommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %s\n", commands[i].usage);
+	fprintf(out, "The device is $REFPOOL_DEVICE, else /dev/refpool.\n"
+		"Exit status: 0 success, 1 the call failed, 2 usage.\n");
 }
 
 int main(int argc, char **argv)
 {
-	struct rp_pool *p;
-	const char *cmd = NULL;
-	int json = 0, i, ret;
+	const struct command *cmd = NULL;
+	struct ctl c = { .json = 0 };
+	int i, ret;
 
-	for (i = 1; i < argc; i++) {
+	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		if (!strcmp(argv[i], "--json")) {
-			json = 1;
+			c.json = 1;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
-		} else if (!cmd) {
-			cmd = argv[i];
 		} else {
+			fprintf(stderr, "refpoolctl: unknown option %s\n", argv[i]);
 			usage(stderr);
 			return 2;
 		}
 	}
-	if (!cmd || (strcmp(cmd, "stats") && strcmp(cmd, "version"))) {
+	if (i < argc) {
+		size_t k;
+
+		for (k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+			if (!strcmp(argv[i], commands[k].name))
+				cmd = &commands[k];
+	}
+	if (!cmd) {
+		if (i < argc)
+			fprintf(stderr, "refpoolctl: unknown command %s\n", argv[i]);
 		usage(stderr);
 		return 2;
 	}
+	c.argc = argc - i - 1;
+	c.argv = argv + i + 1;
+	if (c.argc < cmd->min_args || c.argc > cmd->max_args) {
+		fprintf(stderr, "usage: refpoolctl %s\n", cmd->usage);
+		return 2;
+	}
 
-	ret = rp_open(&p);
+	ret = rp_open(&c.pool);
 	if (ret < 0) {
 		fprintf(stderr, "refpoolctl: cannot open the device: %s\n",
 			rp_strerror(ret));
 		return 1;
 	}
-	ret = !strcmp(cmd, "stats") ? cmd_stats(p, json) : cmd_version(p, json);
-	rp_close(p);
+	ret = cmd->fn(&c);
+	rp_close(c.pool);
 	if (ret < 0) {
-		fprintf(stderr, "refpoolctl: %s: %s\n", cmd, rp_strerror(ret));
+		fprintf(stderr, "refpoolctl: %s: %s\n", cmd->name,
+			ret == -EINVAL && c.argc ? "not a token (32 hex digits)" :
+			rp_strerror(ret));
 		return 1;
 	}
 	return 0;

@@ -3,12 +3,15 @@
  * refpool-demo: refpool at work, in one short program (`make demo`).
  *
  * Creates objects, shares one with a forked child (which shares the
- * session), lets another child that opened its own session be killed
- * with SIGKILL while holding a thousand objects, and shows the pool's
- * counters return to where they started.
+ * session), shares one with an unrelated process through a token and a
+ * mapping, lets a child that opened its own session be killed with SIGKILL
+ * while holding a thousand objects, interns the seed's `4` from two
+ * processes, collects a cycle, and shows the pool's counters return to
+ * where they started.
  */
 #include <inttypes.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,15 +50,59 @@ static void show_info(struct rp_pool *p, rp_handle_t h, const char *who)
 	       info.refs, info.flags & RP_SEALED ? ", sealed" : "");
 }
 
-int main(void)
+/* The unrelated process: look a token up and map the object it names. */
+static int consume(const char *token)
+{
+	struct rp_pool *p;
+	rp_token_t tok;
+	rp_handle_t h;
+	char *map;
+
+	CHECK(rp_open(&p));
+	CHECK(rp_token_from_str(token, &tok));
+	CHECK(rp_lookup(p, &tok, &h));
+	CHECK(rp_map(p, h, PROT_READ | PROT_WRITE, (void **)&map));
+	printf("  consumer (pid %d, its own session) maps it: \"%s\"\n",
+	       getpid(), map);
+	memcpy(map, "HELLO", 5);
+	show_info(p, h, "consumer");
+	CHECK(rp_unmap(map, 64));
+	rp_close(p);
+	return 0;
+}
+
+/* Intern "4" in a new session, print the object's id. */
+static int intern_four(const char *who)
+{
+	struct rp_info info;
+	struct rp_pool *p;
+	rp_handle_t h;
+	int existed;
+
+	CHECK(rp_open(&p));
+	existed = rp_intern(p, "4", 1, &h);
+	CHECK(existed);
+	CHECK(rp_info(p, h, &info));
+	printf("  %s (pid %d): b = 4 -> object id %" PRIu64 " (%s)\n", who,
+	       getpid(), info.id, existed ? "already there" : "created");
+	fflush(stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
 {
 	static const char greeting[] = "hello from the parent";
 	struct rp_stats start, end;
 	struct rp_pool *p;
-	rp_handle_t h, h2;
-	char buf[64];
+	rp_handle_t h, h2, a, b, four;
+	rp_token_t tok;
+	char buf[64], token[33];
 	int pipefd[2], status;
+	uint64_t collected;
 	pid_t pid;
+
+	if (argc == 3 && !strcmp(argv[1], "consume"))
+		return consume(argv[2]);
 
 	CHECK(rp_open(&p));
 	CHECK(rp_stats(p, &start));
@@ -89,7 +136,28 @@ int main(void)
 	printf("  sealed, a write is refused: %s\n",
 	       rp_strerror((int)rp_write(p, h, 0, "x", 1)));
 
-	printf("4. a child with its own session makes 1000 objects and is killed\n");
+	printf("4. an unrelated process finds an object by token and maps it\n");
+	CHECK(rp_create(p, 64, 0, 0, &a));
+	CHECK(rp_write(p, a, 0, "hello through a token", 22));
+	CHECK(rp_publish(p, a, &tok));
+	CHECK(rp_token_to_str(&tok, token));
+	printf("  producer publishes token %s\n", token);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		execl("/proc/self/exe", argv[0], "consume", token, (char *)NULL);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return 1;
+	CHECK(rp_read(p, a, 0, buf, sizeof(buf)));
+	printf("  producer reads back: \"%s\"\n", buf);
+	CHECK(rp_put(p, a));
+	printf("  after the producer's put, the token names nothing: %s\n",
+	       rp_strerror(rp_lookup(p, &tok, &a)));
+
+	printf("5. a child with its own session makes 1000 objects and is killed\n");
 	fflush(stdout);
 	if (pipe(pipefd))
 		return 1;
@@ -116,7 +184,30 @@ int main(void)
 	waitpid(pid, &status, 0);
 	show_stats(p, "after kill ");
 
-	printf("5. the parent lets go\n");
+	printf("6. a = 4; b = 4: equal values share one object\n");
+	CHECK(rp_intern(p, "4", 1, &four));
+	printf("  parent (pid %d): a = 4 -> interned\n", getpid());
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0)
+		_exit(intern_four("child "));
+	waitpid(pid, &status, 0);
+	show_info(p, four, "parent");
+	CHECK(rp_put(p, four));
+
+	printf("7. a cycle that reference counting cannot free\n");
+	CHECK(rp_create(p, 16, 1, 0, &a));
+	CHECK(rp_create(p, 16, 1, 0, &b));
+	CHECK(rp_link(p, a, 0, b));
+	CHECK(rp_link(p, b, 0, a));
+	CHECK(rp_put(p, a));
+	CHECK(rp_put(p, b));
+	show_stats(p, "cycle, no handles");
+	CHECK(rp_gc(p, &collected));
+	printf("  rp_gc() collected %" PRIu64 " objects\n", collected);
+	show_stats(p, "after gc");
+
+	printf("8. the parent lets go\n");
 	CHECK(rp_put(p, h));
 	CHECK(rp_put(p, h2));
 	CHECK(rp_stats(p, &end));
