@@ -50,6 +50,7 @@
 #include <linux/workqueue.h>
 
 #include "refpool.h"
+#include "trace.h"
 
 static unsigned int gc_threshold = 700;
 module_param(gc_threshold, uint, 0644);
@@ -127,6 +128,9 @@ static void rp_gc_walk(struct list_head *from, struct list_head *to,
 
 static void rp_gc_begin(struct rp_container *c, void *arg)
 {
+	unsigned long *scanned = arg;
+
+	++*scanned;
 	clear_bit(RP_GC_TOUCHED, &c->gc_flags);
 	clear_bit(RP_GC_DOOMED, &c->gc_flags);
 	clear_bit(RP_GC_UNREACHABLE, &c->gc_flags);
@@ -380,7 +384,8 @@ static unsigned long rp_gc_collect(bool full)
 	LIST_HEAD(unreachable);
 	LIST_HEAD(kept);
 	ktime_t start = ktime_get();
-	unsigned long deaths;
+	unsigned long deaths, scanned = 0;
+	u64 ns;
 
 	lockdep_assert_held(&rp_gc.mutex);
 	WRITE_ONCE(rp_gc.running, true);
@@ -394,7 +399,7 @@ static unsigned long rp_gc_collect(bool full)
 	}
 	spin_unlock(&rp_gc.list_lock);
 
-	rp_gc_walk(&scan, &counted, rp_gc_begin, NULL);
+	rp_gc_walk(&scan, &counted, rp_gc_begin, &scanned);
 	/* Every change made before the bits were cleared is complete now. */
 	synchronize_rcu();
 	rp_gc_walk(&counted, &scan, rp_gc_count_refs, NULL);
@@ -408,10 +413,11 @@ static unsigned long rp_gc_collect(bool full)
 
 	WRITE_ONCE(rp_gc.running, false);
 	wake_up_var(&rp_gc.running);
+	ns = ktime_to_ns(ktime_sub(ktime_get(), start));
 	atomic64_inc(&rp_pool.gc_runs);
 	atomic64_add(deaths, &rp_pool.gc_collected);
-	atomic64_add(ktime_to_ns(ktime_sub(ktime_get(), start)),
-		     &rp_pool.gc_time_ns);
+	atomic64_add(ns, &rp_pool.gc_time_ns);
+	trace_refpool_gc(full, scanned, deaths, ns);
 	return deaths;
 }
 

@@ -26,6 +26,7 @@
 
 #include <linux/refpool.h>
 #include "refpool.h"
+#include "trace.h"
 
 /* Values up to this size bounce through the stack. */
 #define RP_INTERN_STACK	256
@@ -188,6 +189,8 @@ struct rp_object *rp_intern(struct rp_user *user, const void __user *data,
 	if (!obj)
 		obj = rp_intern_insert(user, hash, buf, len);
 	mutex_unlock(&rp_intern_lock);
+	if (!IS_ERR(obj))
+		trace_refpool_intern(obj, *existed);
 	if (*existed) {
 		atomic64_inc(&rp_pool.intern_hits);
 		atomic64_add(len, &rp_pool.intern_bytes_saved);

@@ -17,6 +17,11 @@
 
 #include "refpool.h"
 
+/* Every open session, for debugfs. */
+LIST_HEAD(rp_sessions);
+/* Guards rp_sessions. */
+DEFINE_MUTEX(rp_sessions_lock);
+
 static int rp_open(struct inode *inode, struct file *file)
 {
 	struct rp_session *s;
@@ -30,6 +35,11 @@ static int rp_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 	}
 	rp_handles_init(s);
+	s->pid = task_tgid_nr(current);
+	get_task_comm(s->comm, current);
+	mutex_lock(&rp_sessions_lock);
+	list_add_tail(&s->node, &rp_sessions);
+	mutex_unlock(&rp_sessions_lock);
 	file->private_data = s;
 	return 0;
 }
@@ -38,6 +48,9 @@ static int rp_release(struct inode *inode, struct file *file)
 {
 	struct rp_session *s = file->private_data;
 
+	mutex_lock(&rp_sessions_lock);
+	list_del(&s->node);
+	mutex_unlock(&rp_sessions_lock);
 	rp_handles_release(s);
 	rp_user_put(s->user);
 	kfree(s);
@@ -84,6 +97,7 @@ static int __init rp_init(void)
 	ret = misc_register(&rp_misc);
 	if (ret)
 		goto err_gc;
+	rp_debugfs_init();
 	return 0;
 
 err_gc:
@@ -107,6 +121,7 @@ err_users:
  */
 static void __exit rp_exit(void)
 {
+	rp_debugfs_exit();
 	misc_deregister(&rp_misc);
 	rp_tokens_unpin_all();
 	rp_gc_exit();

@@ -12,8 +12,15 @@
 
 #include <linux/refpool.h>
 #include "refpool.h"
+#include "trace.h"
 
 static struct kmem_cache *rp_object_cache;
+
+/*
+ * Every live object by id. Lookups by id are for debugfs only: calls reach
+ * objects through handles, files, tokens and links.
+ */
+DEFINE_XARRAY(rp_objects);
 
 /* Writes up to this size bounce through the stack, larger ones the heap. */
 #define RP_WRITE_STACK_BOUNCE	256
@@ -119,9 +126,11 @@ void rp_object_unuse(struct rp_object *obj)
  */
 static bool rp_object_die(struct rp_object *obj)
 {
+	trace_refpool_free(obj);
 	spin_lock(&obj->lock);
 	obj->flags |= RP_OBJ_DEAD;
 	spin_unlock(&obj->lock);
+	xa_erase(&rp_objects, obj->id);
 	rp_tokens_drop(obj);
 	if (obj->flags & REFPOOL_OBJ_INTERNED)
 		rp_intern_drop(obj);
@@ -300,10 +309,16 @@ struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
 	refcount_inc(&user->refs);
 	obj->user = user;
 	obj->id = atomic64_inc_return(&rp_pool.next_id);
+	ret = xa_err(xa_store(&rp_objects, obj->id, obj, GFP_KERNEL_ACCOUNT));
+	if (ret)
+		goto err_user;
 	if (obj->links)
 		rp_gc_track(obj);
+	trace_refpool_create(obj);
 	return obj;
 
+err_user:
+	rp_user_put(user);
 err_free_payload:
 	rp_payload_free(obj);
 	kvfree(obj->links);

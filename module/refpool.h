@@ -8,7 +8,10 @@
 #define _REFPOOL_H
 
 #include <linux/atomic.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
 #include <linux/rhashtable-types.h>
+#include <linux/sched.h>
 #include <linux/refcount.h>
 #include <linux/sizes.h>
 #include <linux/spinlock_types.h>
@@ -209,12 +212,29 @@ void rp_stats_fill(struct rp_session *s, struct refpool_stats *st);
  *           handle being created is reserved (NULL) until it is published
  * @nhandles: published handles
  * @user: the uid that opened the session; it pays for what it creates
+ * @node: in rp_sessions
+ * @pid: the process that opened it (forks share it)
+ * @comm: its name
  */
 struct rp_session {
 	struct xarray handles;
 	atomic64_t nhandles;
 	struct rp_user *user;
+	struct list_head node;
+	pid_t pid;
+	char comm[TASK_COMM_LEN];
 };
+
+/* main.c: every open session, for debugfs. */
+extern struct list_head rp_sessions;
+extern struct mutex rp_sessions_lock;
+
+/* object.c: every live object by id, for debugfs. */
+extern struct xarray rp_objects;
+
+/* debugfs.c: read-only views for root. */
+void rp_debugfs_init(void);
+void rp_debugfs_exit(void);
 
 void rp_handles_init(struct rp_session *s);
 void rp_handles_release(struct rp_session *s);
