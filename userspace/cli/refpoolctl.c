@@ -7,6 +7,9 @@
  * outlives this process; any process of the same IPC namespace can `cat`
  * it; `put` drops the pin, and the object goes with its last reference.
  *
+ * `ls` and `show` read the module's debugfs files (root only): they list
+ * every object, and which processes hold handles to it.
+ *
  * Exit status: 0 success, 1 the call failed (message on stderr), 2 usage.
  */
 #include <errno.h>
@@ -15,12 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/refpool.h>
 #include "refpool.h"
 
 #define MAX_INPUT_DEFAULT (64ULL << 20)
+#define DEBUGFS_DIR "/sys/kernel/debug/refpool"
 
 struct field {
 	const char *name;
@@ -237,6 +242,198 @@ static int cmd_info(struct ctl *c)
 	return 0;
 }
 
+static int cmd_create(struct ctl *c)
+{
+	char str[33], *end;
+	unsigned long long size;
+	rp_token_t tok;
+	rp_handle_t h;
+	int ret;
+
+	errno = 0;
+	size = strtoull(c->argv[0], &end, 0);
+	if (errno || *end || end == c->argv[0])
+		return -EINVAL;
+	ret = rp_create(c->pool, size, 0, 0, &h);
+	if (ret < 0)
+		return ret;
+	ret = rp_pin(c->pool, h, &tok);
+	if (ret < 0)
+		return ret;
+	rp_token_to_str(&tok, str);
+	if (c->json)
+		printf("{\"token\": \"%s\", \"size\": %llu}\n", str, size);
+	else
+		printf("%s\n", str);
+	return 0;
+}
+
+static int cmd_write(struct ctl *c)
+{
+	unsigned long long off = 0;
+	rp_token_t tok;
+	rp_handle_t h;
+	uint64_t len;
+	char *data, *end;
+	int64_t n;
+	int ret;
+
+	if (c->argc == 2) {
+		errno = 0;
+		off = strtoull(c->argv[1], &end, 0);
+		if (errno || *end || end == c->argv[1])
+			return -EINVAL;
+		c->argc = 1;
+	}
+	ret = lookup_arg(c, &tok, &h);
+	if (ret < 0)
+		return ret;
+	ret = slurp(stdin, MAX_INPUT_DEFAULT, &data, &len);
+	if (ret < 0)
+		return ret;
+	n = rp_write(c->pool, h, off, data, len);
+	free(data);
+	return n < 0 ? (int)n : 0;
+}
+
+/* Which pids hold a handle to object @id, from debugfs' handles file. */
+static void print_holders(FILE *handles, uint64_t id, int json)
+{
+	char line[256], comm[64];
+	unsigned long long hid;
+	unsigned long handle;
+	int pid, n = 0;
+
+	rewind(handles);
+	if (!fgets(line, sizeof(line), handles))
+		return;
+	while (fgets(line, sizeof(line), handles)) {
+		if (sscanf(line, "%d %63s %lu %llu", &pid, comm, &handle,
+			   &hid) != 4 || hid != id)
+			continue;
+		if (json)
+			printf("%s{\"pid\": %d, \"comm\": \"%s\", \"handle\": %lu}",
+			       n ? ", " : "", pid, comm, handle);
+		else
+			printf("%s%d/%s", n ? "," : "", pid, comm);
+		n++;
+	}
+	if (!n && !json)
+		printf("-");
+}
+
+/* List objects (all, or the one with id @want) with their holders. */
+static int list_objects(struct ctl *c, int want_one, uint64_t want)
+{
+	FILE *objs = fopen(DEBUGFS_DIR "/objects", "r");
+	FILE *handles = fopen(DEBUGFS_DIR "/handles", "r");
+	unsigned long long id, size;
+	unsigned int refs, flags, nslots, links;
+	char line[256];
+	int n = 0, ret = 0;
+
+	if (!objs || !handles) {
+		ret = -errno;
+		fprintf(stderr, "refpoolctl: %s: %s (root, debugfs mounted?)\n",
+			DEBUGFS_DIR, strerror(errno));
+		goto out;
+	}
+	if (c->json)
+		printf("[");
+	else
+		printf("%-10s %12s %6s %-16s %6s %6s %s\n", "ID", "SIZE",
+		       "REFS", "FLAGS", "SLOTS", "LINKS", "HOLDERS");
+	if (!fgets(line, sizeof(line), objs))
+		goto out;
+	while (fgets(line, sizeof(line), objs)) {
+		if (sscanf(line, "%llu %llu %u %x %u %u", &id, &size, &refs,
+			   &flags, &nslots, &links) != 6)
+			continue;
+		if (want_one && id != want)
+			continue;
+		if (c->json) {
+			printf("%s{\"id\": %llu, \"size\": %llu, \"refs\": %u, "
+			       "\"sealed\": %s, \"interned\": %s, \"nslots\": %u, "
+			       "\"links\": %u, \"holders\": [", n ? ", " : "",
+			       id, size, refs,
+			       flags & RP_SEALED ? "true" : "false",
+			       flags & RP_INTERNED ? "true" : "false",
+			       nslots, links);
+			print_holders(handles, id, 1);
+			printf("]}");
+		} else {
+			printf("%-10llu %12llu %6u %-16s %6u %6u ", id, size,
+			       refs, flags & RP_INTERNED ? "sealed,interned" :
+			       flags & RP_SEALED ? "sealed" : "-", nslots,
+			       links);
+			print_holders(handles, id, 0);
+			printf("\n");
+		}
+		n++;
+	}
+	if (c->json)
+		printf("]\n");
+	if (want_one && !n)
+		ret = -ENOENT;
+out:
+	if (objs)
+		fclose(objs);
+	if (handles)
+		fclose(handles);
+	return ret;
+}
+
+static int cmd_ls(struct ctl *c)
+{
+	return list_objects(c, 0, 0);
+}
+
+static int cmd_show(struct ctl *c)
+{
+	unsigned long long id;
+	char *end;
+
+	errno = 0;
+	id = strtoull(c->argv[0], &end, 0);
+	if (errno || *end || end == c->argv[0] || !id)
+		return -EINVAL;
+	return list_objects(c, 1, id);
+}
+
+static int cmd_watch(struct ctl *c)
+{
+	long count = c->argc > 0 ? strtol(c->argv[0], NULL, 0) : -1;
+	struct rp_stats st;
+	int ret, i;
+
+	for (i = 0; count < 0 || i < count; i++) {
+		ret = rp_stats(c->pool, &st);
+		if (ret < 0)
+			return ret;
+		if (c->json)
+			printf("{\"objects\": %llu, \"bytes\": %llu, "
+			       "\"interned\": %llu, \"gc_runs\": %llu, "
+			       "\"gc_collected\": %llu}\n",
+			       (unsigned long long)st.objects,
+			       (unsigned long long)st.bytes,
+			       (unsigned long long)st.interned,
+			       (unsigned long long)st.gc_runs,
+			       (unsigned long long)st.gc_collected);
+		else
+			printf("objects %-10llu bytes %-14llu interned %-8llu "
+			       "gc_runs %-8llu gc_collected %llu\n",
+			       (unsigned long long)st.objects,
+			       (unsigned long long)st.bytes,
+			       (unsigned long long)st.interned,
+			       (unsigned long long)st.gc_runs,
+			       (unsigned long long)st.gc_collected);
+		fflush(stdout);
+		if (count < 0 || i + 1 < count)
+			sleep(1);
+	}
+	return 0;
+}
+
 static int cmd_put(struct ctl *c)
 {
 	rp_token_t tok;
@@ -254,7 +451,12 @@ static const struct command {
 	{ "stats", cmd_stats, 0, 0, "stats              the pool's counters and limits" },
 	{ "version", cmd_version, 0, 0, "version            the module's ABI version and features" },
 	{ "gc", cmd_gc, 0, 0, "gc                 run a full collection" },
+	{ "ls", cmd_ls, 0, 0, "ls                 every object: id, size, refs, flags, links, holders" },
+	{ "show", cmd_show, 1, 1, "show ID            one object, by id" },
+	{ "watch", cmd_watch, 0, 1, "watch [COUNT]      the counters every second (COUNT times)" },
 	{ "publish", cmd_publish, 0, 1, "publish [FILE]     store FILE (or stdin) sealed; print its pinned token" },
+	{ "create", cmd_create, 1, 1, "create SIZE        a zero-filled object; print its pinned token" },
+	{ "write", cmd_write, 1, 2, "write TOKEN [OFF]  write stdin into the object at OFF" },
 	{ "cat", cmd_cat, 1, 1, "cat TOKEN          write the object's bytes to stdout" },
 	{ "info", cmd_info, 1, 1, "info TOKEN         id, size, refs, slots, flags" },
 	{ "put", cmd_put, 1, 1, "put TOKEN          drop the pin; the object goes with its last reference" },
@@ -319,7 +521,7 @@ int main(int argc, char **argv)
 	rp_close(c.pool);
 	if (ret < 0) {
 		fprintf(stderr, "refpoolctl: %s: %s\n", cmd->name,
-			ret == -EINVAL && c.argc ? "not a token (32 hex digits)" :
+			ret == -EINVAL && c.argc ? "bad argument (a token is 32 hex digits)" :
 			rp_strerror(ret));
 		return 1;
 	}
