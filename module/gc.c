@@ -87,12 +87,19 @@ void rp_gc_track(struct rp_object *obj)
 /**
  * rp_gc_untrack - stop tracking a dying container
  * @obj: the object, with slots
+ *
+ * The collector moves a container between its lists only while it has the
+ * UNREACHABLE bit, tested under the list lock: clearing it here keeps the
+ * collector away from a container that is off its lists and about to go on
+ * a list of the dying.
  */
 void rp_gc_untrack(struct rp_object *obj)
 {
 	struct rp_container *c = obj->links;
 
 	spin_lock(&rp_gc.list_lock);
+	clear_bit(RP_GC_UNREACHABLE, &c->gc_flags);
+	clear_bit(RP_GC_SCANNED, &c->gc_flags);
 	list_del_init(&c->gc_node);
 	if (c->old)
 		rp_gc.nold--;
