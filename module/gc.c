@@ -374,10 +374,11 @@ static unsigned long rp_gc_free(struct list_head *garbage)
 		rp_object_unuse(c->obj);
 		cond_resched();
 	}
-	/* Garbage cannot be reached, so all of it died: nothing is left. */
-	spin_lock(&rp_gc.list_lock);
-	WARN_ON_ONCE(!list_empty(&freeing));
-	spin_unlock(&rp_gc.list_lock);
+	/*
+	 * Garbage that still lives is held by the slot of an object that
+	 * died during the collection, whose links are being dropped right
+	 * now by whoever killed it: it dies with that. Track it till then.
+	 */
 	rp_gc_promote(&freeing);
 	return deaths;
 }
