@@ -82,6 +82,21 @@ static u64 rp_intern_hash(const void *buf, u64 len)
 	return hash;
 }
 
+/* The same hash, of an object's payload wherever it lives. */
+static u64 rp_intern_hash_object(struct rp_object *obj)
+{
+	u64 off, n, hash = obj->size;
+
+	for (off = 0; off < obj->size; off += n) {
+		const void *chunk = rp_payload_chunk(obj, off, &n);
+
+		n = min_t(u64, n, PAGE_SIZE - offset_in_page(off));
+		hash = siphash_2u64(hash, siphash(chunk, n, &rp_intern_key),
+				    &rp_intern_key);
+	}
+	return hash;
+}
+
 static bool rp_intern_equal(struct rp_object *obj, const void *buf, u64 len)
 {
 	u64 off, n;
@@ -141,7 +156,10 @@ static struct rp_object *rp_intern_insert(struct rp_user *user, u64 hash,
 	ret = rhltable_insert(&rp_interned, &entry->node, rp_intern_params);
 	if (ret)
 		goto err_free;
-	obj->intern = entry;
+	/* Under the object's lock: flags share a word with the seal. */
+	spin_lock(&obj->lock);
+	obj->flags |= RP_OBJ_IN_TABLE;
+	spin_unlock(&obj->lock);
 	atomic64_inc(&rp_pool.interned);
 	return obj;
 
@@ -207,14 +225,30 @@ out:
  */
 void rp_intern_drop(struct rp_object *obj)
 {
-	struct rp_intern_entry *entry = obj->intern;
+	struct rp_intern_entry *entry, *found = NULL;
+	struct rhlist_head *list, *pos;
+	u64 hash;
 
-	if (!entry)
+	if (!(READ_ONCE(obj->flags) & RP_OBJ_IN_TABLE))
 		return;
+	/*
+	 * The object keeps no pointer to its entry (that would cost every
+	 * object 8 bytes): hash its bytes again to find it.
+	 */
+	hash = rp_intern_hash_object(obj);
 	mutex_lock(&rp_intern_lock);
-	rhltable_remove(&rp_interned, &entry->node, rp_intern_params);
+	rcu_read_lock();
+	list = rhltable_lookup(&rp_interned, &hash, rp_intern_params);
+	rhl_for_each_entry_rcu(entry, pos, list, node) {
+		if (entry->obj == obj) {
+			found = entry;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	if (!WARN_ON_ONCE(!found))
+		rhltable_remove(&rp_interned, &found->node, rp_intern_params);
 	mutex_unlock(&rp_intern_lock);
-	obj->intern = NULL;
 	atomic64_dec(&rp_pool.interned);
-	kfree(entry);
+	kfree(found);
 }

@@ -27,7 +27,7 @@ DEFINE_XARRAY(rp_objects);
 
 int rp_objects_init(void)
 {
-	BUILD_BUG_ON(RP_INLINE_MAX < 16);
+	BUILD_BUG_ON(RP_OBJECT_SLAB_SIZE > 104);
 	/*
 	 * SLAB_ACCOUNT: every object is charged to its creator's memcg.
 	 * Only the inline payload is ever copied to or from user memory:
@@ -35,8 +35,7 @@ int rp_objects_init(void)
 	 */
 	rp_object_cache =
 		kmem_cache_create_usercopy("refpool_object",
-					   RP_OBJECT_SLAB_SIZE, 0,
-					   SLAB_ACCOUNT | SLAB_HWCACHE_ALIGN,
+					   RP_OBJECT_SLAB_SIZE, 0, SLAB_ACCOUNT,
 					   offsetof(struct rp_object, inline_data),
 					   RP_INLINE_MAX, NULL);
 	return rp_object_cache ? 0 : -ENOMEM;
@@ -286,7 +285,6 @@ struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
 	obj->nslots = nslots;
 	obj->links = NULL;
 	obj->tokens = NULL;
-	obj->intern = NULL;
 	if (nslots) {
 		obj->links = kvzalloc(struct_size(obj->links, slots, nslots),
 				      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
@@ -337,7 +335,7 @@ err_uncharge:
  */
 u32 rp_object_flags(struct rp_object *obj)
 {
-	return READ_ONCE(obj->flags) & ~RP_OBJ_DEAD;
+	return READ_ONCE(obj->flags) & ~RP_OBJ_INTERNAL;
 }
 
 static bool rp_object_sealed(struct rp_object *obj)

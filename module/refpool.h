@@ -67,11 +67,11 @@ void rp_user_put(struct rp_user *user);
  * @nslots: number of reference slots
  * @user: the user the payload bytes are charged to
  * @tokens: the tokens naming this object, under @lock
- * @intern: the intern table's entry, for an interned object
+ * @links: the reference slots and collector state, or NULL when @nslots is 0
  * @data: the payload when it is inline or in a slab buffer
  * @pages: the payload when it is in pages, or NULL
- * @links: the reference slots and collector state, or NULL when @nslots is 0
- * @rcu: frees the object after lookups under RCU are done with it
+ * @rcu: frees the object after lookups under RCU are done with it; only
+ *       once its payload is gone, so it may share their room
  * @inline_data: small payloads live here, in the same slab object
  *
  * Two counts, so that rp_info().refs is exact while calls run: an object
@@ -85,27 +85,30 @@ struct rp_object {
 	refcount_t refs;
 	refcount_t active;
 	spinlock_t lock;	/* seal, writers, mappings, promotion */
+	u32 flags;
 	u32 writers;
 	u32 wmaps;
+	u32 nslots;
 	bool promoting;
-	u32 flags;
 	u64 id;
 	u64 size;
-	u32 nslots;
 	struct rp_user *user;
 	struct rp_token *tokens;
-	struct rp_intern_entry *intern;
-	struct page **pages;
 	struct rp_container *links;
 	union {
-		void *data;
+		struct {
+			void *data;
+			struct page **pages;
+		};
 		struct rcu_head rcu;
 	};
 	u8 inline_data[];
 };
 
-/* Internal object flag, beside the REFPOOL_OBJ_* ones: @refs reached zero. */
-#define RP_OBJ_DEAD	BIT(31)
+/* Internal object flags, beside the REFPOOL_OBJ_* ones. */
+#define RP_OBJ_DEAD	BIT(31)	/* @refs reached zero */
+#define RP_OBJ_IN_TABLE	BIT(30)	/* in the intern table */
+#define RP_OBJ_INTERNAL	(RP_OBJ_DEAD | RP_OBJ_IN_TABLE)
 
 /* Bits of rp_container.gc_flags. */
 enum {
@@ -152,9 +155,12 @@ static inline void rp_gc_touch(struct rp_object *obj)
 	}
 }
 
-/* The slab object size: header plus inline payload. */
-#define RP_OBJECT_SLAB_SIZE	128
-#define RP_INLINE_MAX	(RP_OBJECT_SLAB_SIZE - offsetof(struct rp_object, inline_data))
+/*
+ * The slab object: header plus inline payload, sized so that a 16-byte
+ * object costs at most 128 bytes with its handle and registry entries.
+ */
+#define RP_INLINE_MAX		16
+#define RP_OBJECT_SLAB_SIZE	(sizeof(struct rp_object) + RP_INLINE_MAX)
 
 int rp_objects_init(void);
 void rp_objects_exit(void);
