@@ -45,6 +45,7 @@ union rp_ioctl_args {
 	struct refpool_intern intern;
 	struct refpool_link link;
 	struct refpool_gc gc;
+	struct refpool_batch batch;
 };
 
 typedef long (*rp_ioctl_fn)(struct rp_session *s, void *args,
@@ -79,7 +80,7 @@ static long rp_ioctl_version(struct rp_session *s, void *data,
 	args->major = REFPOOL_ABI_MAJOR;
 	args->minor = REFPOOL_ABI_MINOR;
 	args->features = REFPOOL_FEAT_CORE | REFPOOL_FEAT_SHARE |
-			 REFPOOL_FEAT_MODEL;
+			 REFPOOL_FEAT_MODEL | REFPOOL_FEAT_BATCH;
 	return 0;
 }
 
@@ -357,6 +358,16 @@ static long rp_ioctl_gc(struct rp_session *s, void *data,
 	return rp_gc_collect_full(&args->collected);
 }
 
+static long rp_ioctl_batch(struct rp_session *s, void *data,
+			   struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_batch *args = data;
+
+	if (args->flags || !args->count || args->count > REFPOOL_BATCH_MAX)
+		return -EINVAL;
+	return rp_batch(s, u64_to_user_ptr(args->ops), args->count);
+}
+
 static long rp_ioctl_stats(struct rp_session *s, void *data,
 			   struct rp_ioctl_ctx *ctx)
 {
@@ -391,6 +402,7 @@ static const struct rp_ioctl_desc rp_ioctls[] = {
 	RP_IOCTL(LINK, LINK, rp_ioctl_link),
 	RP_IOCTL(GET_LINK, LINK, rp_ioctl_get_link),
 	RP_IOCTL(GC, GC, rp_ioctl_gc),
+	RP_IOCTL(BATCH, BATCH, rp_ioctl_batch),
 };
 
 /* Write the result back: the caller's size, zero past what we know. */

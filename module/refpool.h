@@ -253,6 +253,10 @@ void rp_handle_cancel(struct rp_session *s, u32 handle);
 
 long rp_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 
+/* batch.c: many handle operations in one call. */
+struct refpool_op;
+int rp_batch(struct rp_session *s, struct refpool_op __user *uops, u32 count);
+
 /* file.c: objects as files. */
 struct file *rp_file_export(struct rp_object *obj);
 struct rp_object *rp_file_import(int fd);

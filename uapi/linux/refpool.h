@@ -48,6 +48,7 @@
 #define REFPOOL_FEAT_CORE	_BITULL(0)	/* create dup put info read write seal stats */
 #define REFPOOL_FEAT_SHARE	_BITULL(1)	/* export import mmap publish lookup unpin */
 #define REFPOOL_FEAT_MODEL	_BITULL(2)	/* intern link get_link gc */
+#define REFPOOL_FEAT_BATCH	_BITULL(3)	/* batch */
 
 /* Flags accepted by REFPOOL_IOC_PUBLISH. */
 #define REFPOOL_PUBLISH_PIN	_BITUL(0)	/* the token owns a reference */
@@ -284,6 +285,48 @@ struct refpool_gc {
 
 #define REFPOOL_GC_SIZE_VER0		16
 
+/* Operations of REFPOOL_IOC_BATCH. */
+#define REFPOOL_OP_DUP		1	/* @out: a new handle to @handle's object */
+#define REFPOOL_OP_PUT		2	/* drop @handle */
+#define REFPOOL_OP_SEAL		3	/* seal @handle's object */
+
+/**
+ * struct refpool_op - one operation of a batch
+ * @op: REFPOOL_OP_*
+ * @handle: the handle it acts on
+ * @out: out: the handle it made, for REFPOOL_OP_DUP; must be zero
+ * @result: out: 0, or the negative errno the single command would return
+ */
+struct refpool_op {
+	__u32 op;
+	__u32 handle;
+	__u32 out;
+	__s32 result;
+};
+
+#define REFPOOL_BATCH_MAX	4096
+
+/**
+ * struct refpool_batch - many operations in one call, as io_uring submits
+ * @ops: user pointer to @count struct refpool_op, updated in place
+ * @count: 1 .. REFPOOL_BATCH_MAX
+ * @flags: must be zero
+ *
+ * Operations run in order, each with its own result, as if each were its
+ * own command; an unknown @op or a nonzero @out gets -EINVAL in @result.
+ * The command returns 0 once all have run; -EFAULT if @ops cannot be read
+ * or written, in which case the operations of the chunk that failed (up to
+ * 32 from the first one not reported) are undone where they made handles
+ * and may have been done where they dropped them.
+ */
+struct refpool_batch {
+	__u64 ops;
+	__u32 count;
+	__u32 flags;
+};
+
+#define REFPOOL_BATCH_SIZE_VER0		16
+
 #define REFPOOL_IOC_MAGIC	0xB8
 
 /*
@@ -346,5 +389,7 @@ struct refpool_gc {
 #define REFPOOL_IOC_GET_LINK	_IOWR(REFPOOL_IOC_MAGIC, 0x10, struct refpool_link)
 /* REFPOOL_IOC_GC: -EINVAL flags or pad; -EINTR killed while waiting. */
 #define REFPOOL_IOC_GC		_IOWR(REFPOOL_IOC_MAGIC, 0x11, struct refpool_gc)
+/* REFPOOL_IOC_BATCH: -EINVAL flags or @count; -EFAULT @ops. */
+#define REFPOOL_IOC_BATCH	_IOW(REFPOOL_IOC_MAGIC, 0x12, struct refpool_batch)
 
 #endif /* _UAPI_LINUX_REFPOOL_H */

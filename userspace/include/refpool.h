@@ -120,6 +120,26 @@ int rp_get_link(struct rp_pool *p, rp_handle_t parent, uint32_t slot,
 		rp_handle_t *out);
 int rp_gc(struct rp_pool *p, uint64_t *collected);
 
+/*
+ * Batches: many handle operations in one call (a syscall costs more than a
+ * dup or a put). Each op runs as its own call would; its result (0 or a
+ * negative errno) and, for RP_OP_DUP, the new handle are written back into
+ * the array. rp_batch() returns 0 once all ran; -EINVAL for count 0 or over
+ * 4096; -EFAULT for an unreadable array.
+ */
+#define RP_OP_DUP	1
+#define RP_OP_PUT	2
+#define RP_OP_SEAL	3
+
+struct rp_op {
+	uint32_t op;		/* RP_OP_* */
+	rp_handle_t handle;	/* the handle it acts on */
+	rp_handle_t out;	/* out: RP_OP_DUP's new handle; must be 0 */
+	int32_t result;		/* out: 0 or a negative errno */
+};
+
+int rp_batch(struct rp_pool *p, struct rp_op *ops, uint32_t count);
+
 /* Counters of the pool and of this session. */
 int rp_stats(struct rp_pool *p, struct rp_stats *st);
 

@@ -75,3 +75,19 @@ RP_EXPORT int rp_gc(struct rp_pool *p, uint64_t *collected)
 		*collected = args.collected;
 	return 0;
 }
+
+/* struct rp_op is handed to the kernel as it is: same layout. */
+_Static_assert(sizeof(struct rp_op) == sizeof(struct refpool_op),
+	       "rp_op must match refpool_op");
+
+RP_EXPORT int rp_batch(struct rp_pool *p, struct rp_op *ops, uint32_t count)
+{
+	struct refpool_batch args;
+
+	if (!p)
+		return -EINVAL;
+	memset(&args, 0, sizeof(args));
+	args.ops = (uintptr_t)ops;
+	args.count = count;
+	return rp_ioctl(p, REFPOOL_IOC_BATCH, &args);
+}
