@@ -118,3 +118,100 @@ clean:
 	-test -n "$(KDIR)" && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	-test -n "$(KSRC)" && $(MAKE) -C selftests KSRC=$(KSRC) clean
 	rm -f $(LIB_OBJS) $(LIB_A) userspace/lib/librefpool.so* $(PC) $(CLI) $(DEMO)
+
+# ---- bench: the benchmark suite (issue "Performance"; see bench/README.md) ----
+#   make bench        build bench/refpool-bench, run it in the VM, write
+#                     bench/results.json and bench/results.png, print the table
+#                     (BENCH_ARGS=--quick for a short smoke run)
+#   make bench-prog   build bench/refpool-bench only
+BENCH := bench/refpool-bench
+BENCH_ARGS ?=
+
+.PHONY: bench bench-prog bench-clean
+
+bench-prog: $(BENCH)
+
+$(BENCH): bench/refpool-bench.c $(LIB_A) userspace/include/refpool.h uapi/linux/refpool.h
+	$(CC) $(USER_CFLAGS) -o $@ bench/refpool-bench.c $(LIB_A) -pthread
+
+bench: setup
+	$(MAKE) bench-prog
+	$(MAKE) module KDIR=$(VM_KDIR)
+	bench/run $(BENCH_ARGS)
+
+bench-clean:
+	rm -f $(BENCH) bench/vm.log
+
+clean: bench-clean
+# ---- end bench -----------------------------------------------------------------
+
+# ---- packaging: man pages, udev rule, DKMS, lint, the Python binding ----------
+#   make lint            the static checks of scripts/lint: checkpatch, sparse,
+#                        kernel-doc, userspace -Werror, shellcheck, man pages,
+#                        python, dkms.conf's version (one step: scripts/lint STEP)
+#   make dkms-install    (root) sources to /usr/src/refpool-$(VERSION), then dkms
+#                        add, build, install; DKMS_KERNEL=RELEASE for a kernel
+#                        other than the running one
+#   make dkms-uninstall  (root) dkms remove --all, and the sources go
+#   make python-test     the Python binding's unittests and examples in the VM
+# `make install` also installs the man pages under $(MANDIR) and the udev rule
+# under $(UDEVRULESDIR), which is not under PREFIX: udev reads only
+# /usr/lib/udev/rules.d (packages) and /etc/udev/rules.d (the admin's).
+MANDIR ?= $(PREFIX)/share/man
+UDEVRULESDIR ?= /usr/lib/udev/rules.d
+DKMS_KERNEL ?=
+DKMS_SRCDIR = $(DESTDIR)/usr/src/refpool-$(VERSION)
+DKMS_ARGS = -m refpool -v $(VERSION) $(if $(DKMS_KERNEL),-k $(DKMS_KERNEL))
+MAN_PAGES := $(wildcard man/*.[378])
+
+.PHONY: lint install-man install-udev uninstall-man uninstall-udev dkms-source \
+	dkms-install dkms-uninstall python-test
+
+install: install-man install-udev
+uninstall: uninstall-man uninstall-udev
+
+install-man:
+	for s in 3 7 8; do install -d $(DESTDIR)$(MANDIR)/man$$s && \
+		install -m 644 man/*.$$s $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
+
+install-udev:
+	install -d $(DESTDIR)$(UDEVRULESDIR)
+	install -m 644 udev/60-refpool.rules $(DESTDIR)$(UDEVRULESDIR)/60-refpool.rules
+
+uninstall-man:
+	rm -f $(foreach p,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)))
+
+uninstall-udev:
+	rm -f $(DESTDIR)$(UDEVRULESDIR)/60-refpool.rules
+
+lint:
+	scripts/lint
+
+# What DKMS needs to build the module: the Makefile (its `module` target),
+# Kbuild, module/ and uapi/, and dkms.conf with this VERSION.
+dkms-source:
+	install -d $(DKMS_SRCDIR)/module $(DKMS_SRCDIR)/uapi/linux
+	install -m 644 Makefile Kbuild $(DKMS_SRCDIR)/
+	sed 's/^PACKAGE_VERSION=.*/PACKAGE_VERSION="$(VERSION)"/' dkms.conf >$(DKMS_SRCDIR)/dkms.conf
+	install -m 644 module/Kbuild $(filter-out %.mod.c,$(wildcard module/*.c)) \
+		$(wildcard module/*.h) $(DKMS_SRCDIR)/module/
+	install -m 644 uapi/linux/refpool.h $(DKMS_SRCDIR)/uapi/linux/
+
+dkms-install: dkms-uninstall
+	@k=$(or $(DKMS_KERNEL),$$(uname -r)); test -d /lib/modules/$$k/build || { \
+		echo "$@: no /lib/modules/$$k/build: install linux-headers-$$k, or set DKMS_KERNEL=" >&2; exit 1; }
+	$(MAKE) dkms-source DESTDIR=
+	dkms add -m refpool -v $(VERSION)
+	dkms build $(DKMS_ARGS)
+	dkms install $(DKMS_ARGS)
+
+dkms-uninstall:
+	@test "$$(id -u)" = 0 || { echo "$@: run as root" >&2; exit 1; }
+	@command -v dkms >/dev/null || { echo "$@: dkms is missing (apt-get install dkms)" >&2; exit 1; }
+	if dkms status -m refpool -v $(VERSION) | grep -q .; then \
+		dkms remove -m refpool -v $(VERSION) --all; fi
+	rm -rf /usr/src/refpool-$(VERSION)
+
+python-test: setup lib
+	scripts/python-test
+# ---- end packaging -------------------------------------------------------------
