@@ -2,7 +2,7 @@
 #
 # refpool: `make` builds the module, the library, the CLI and the selftests.
 #   make demo         set up (as root, from Debian's packages), boot the VM, show refpool
-#   make check        set up, build, run the selftests in the VM: "N passed, N failed"
+#   make check        set up, lint, build, run the selftests in the VM: "N passed, N failed"
 #   make install      library, header, pkg-config file, CLI (PREFIX, DESTDIR)
 #   make module       the module only (KDIR= to choose the kernel build tree)
 #
@@ -106,7 +106,9 @@ setup:
 # The VM boots Debian's kernel: build the module for it, whatever KDIR says.
 VM_KDIR = $(shell scripts/env.sh --print VM_KDIR)
 
+# The static checks come first: a change that fails them does not land.
 check: setup
+	scripts/lint
 	$(MAKE) all KDIR=$(VM_KDIR)
 	scripts/check
 

@@ -312,4 +312,227 @@ static inline int rpt_wait(pid_t pid)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* ---- Sharing: refs, fds, UNIX sockets, settling, randomness ---- */
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+
+/* rp_info().refs of @h, or a negative errno. */
+static inline int64_t rpt_refs(struct rp_pool *p, rp_handle_t h)
+{
+	struct rp_info info;
+	int ret = rp_info(p, h, &info);
+
+	return ret ? ret : (int64_t)info.refs;
+}
+
+/* rp_info().id of @h, or 0 (ids start at 1). */
+static inline uint64_t rpt_id(struct rp_pool *p, rp_handle_t h)
+{
+	struct rp_info info;
+
+	return rp_info(p, h, &info) ? 0 : info.id;
+}
+
+/* The number the next open() gets: the lowest free fd (a leak moves it). */
+static inline int rpt_next_fd(void)
+{
+	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0)
+		close(fd);
+	return fd;
+}
+
+/* A connected pair of UNIX stream sockets, close-on-exec. */
+static inline int rpt_socketpair(int sv[2])
+{
+	return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) ? -errno : 0;
+}
+
+/* Send one byte carrying @nfds file descriptors (SCM_RIGHTS). */
+static inline int rpt_send_fds(int sock, const int *fds, int nfds)
+{
+	union {
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	char byte = 'F';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = CMSG_SPACE(nfds * sizeof(int)),
+	};
+	struct cmsghdr *cmsg;
+
+	if (nfds < 1 || nfds > 4)
+		return -EINVAL;
+	memset(&control, 0, sizeof(control));
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+	memcpy(CMSG_DATA(cmsg), fds, nfds * sizeof(int));
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+}
+
+static inline int rpt_send_fd(int sock, int fd)
+{
+	return rpt_send_fds(sock, &fd, 1);
+}
+
+/* Receive one byte and the one fd it carries: the fd, or a negative errno. */
+static inline int rpt_recv_fd(int sock)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	char byte;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *cmsg;
+	ssize_t n;
+	int fd = -EBADMSG;
+
+	do {
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if (n == 0)
+		return -EPIPE;
+	cmsg = CMSG_FIRSTHDR(&msg);
+	if (cmsg && cmsg->cmsg_level == SOL_SOCKET &&
+	    cmsg->cmsg_type == SCM_RIGHTS &&
+	    cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+	return fd;
+}
+
+static inline uint64_t rpt_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline void rpt_sleep_us(unsigned long us)
+{
+	struct timespec ts = { .tv_sec = us / 1000000,
+			       .tv_nsec = (us % 1000000) * 1000 };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/*
+ * Files in flight inside a closed UNIX socket are released by the
+ * socket's garbage collector, asynchronously. Releasing any UNIX socket
+ * starts a collection when something is in flight: do that while waiting.
+ */
+static inline void rpt_kick_unix_gc(void)
+{
+	int sv[2];
+
+	if (!socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+}
+
+/* How long the pool may take to settle after sockets close. */
+#define RPT_SETTLE_MS	2000
+
+/*
+ * Wait up to @ms for the pool's objects and bytes to be @base's plus the
+ * deltas. Return 0, or -ETIMEDOUT; @now holds the last counters read.
+ */
+static inline int rpt_wait_pool(struct rp_pool *p, const struct rp_stats *base,
+				int64_t d_objects, int64_t d_bytes,
+				unsigned int ms, struct rp_stats *now)
+{
+	uint64_t end = rpt_now_ms() + ms;
+
+	for (;;) {
+		int ret = rp_stats(p, now);
+
+		if (ret)
+			return ret;
+		if (now->objects == base->objects + d_objects &&
+		    now->bytes == base->bytes + d_bytes)
+			return 0;
+		if (rpt_now_ms() >= end)
+			return -ETIMEDOUT;
+		rpt_kick_unix_gc();
+		rpt_sleep_us(5000);
+	}
+}
+
+/* The pool's objects and bytes reach these deltas within RPT_SETTLE_MS. */
+#define EXPECT_POOL_SETTLES(p, before, d_objects, d_bytes) do { \
+	struct rp_stats __rpt_last; \
+	int64_t __rpt_do = (d_objects), __rpt_db = (d_bytes); \
+	EXPECT_EQ(0, rpt_wait_pool((p), (before), __rpt_do, __rpt_db, \
+				   RPT_SETTLE_MS, &__rpt_last)) { \
+		TH_LOG("after %d ms: objects %llu, want %llu; bytes %llu, want %llu", \
+		       RPT_SETTLE_MS, \
+		       (unsigned long long)__rpt_last.objects, \
+		       (unsigned long long)((before)->objects + __rpt_do), \
+		       (unsigned long long)__rpt_last.bytes, \
+		       (unsigned long long)((before)->bytes + __rpt_db)); \
+	} \
+} while (0)
+
+/* A small seeded PRNG (xorshift64*): runs repeat with the same seed. */
+struct rpt_rng {
+	uint64_t s;
+};
+
+static inline void rpt_rng_init(struct rpt_rng *r, uint64_t seed)
+{
+	r->s = seed * 0x9e3779b97f4a7c15ULL + 0x2545f4914f6cdd1dULL;
+	if (!r->s)
+		r->s = 1;
+}
+
+static inline uint32_t rpt_rand(struct rpt_rng *r)
+{
+	uint64_t x = r->s;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	r->s = x;
+	return (uint32_t)((x * 0x2545f4914f6cdd1dULL) >> 32);
+}
+
+/* Uniform enough in [0, n); 0 when n is 0. */
+static inline uint32_t rpt_rand_below(struct rpt_rng *r, uint32_t n)
+{
+	return n ? rpt_rand(r) % n : 0;
+}
+
+/* $REFPOOL_SEED when set (to replay a run), else the time and pid. */
+static inline uint64_t rpt_seed(void)
+{
+	const char *env = getenv("REFPOOL_SEED");
+	struct timespec ts;
+
+	if (env && *env)
+		return strtoull(env, NULL, 0);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000007ULL) ^ ts.tv_nsec ^
+	       ((uint64_t)getpid() << 32);
+}
+
 #endif /* REFPOOL_TEST_H */
