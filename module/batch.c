@@ -5,8 +5,8 @@
  * A syscall costs more than a dup or a put: a batch pays it once for up to
  * REFPOOL_BATCH_MAX operations, each with its own result, as io_uring does
  * for I/O. Operations are read and answered in chunks; handles a chunk
- * makes are published only once its results have reached the caller, as
- * for the single commands.
+ * made are taken back if its results cannot reach the caller, as for the
+ * single commands.
  *
  * Copyright (C) 2026 The refpool authors
  */
@@ -31,7 +31,7 @@ static int rp_batch_op(struct rp_session *s, struct refpool_op *op,
 		obj = rp_handle_get(s, op->handle);
 		if (!obj)
 			return -EBADF;
-		ret = rp_handle_reserve(s, &op->out);
+		ret = rp_handle_add(s, obj, &op->out);
 		if (ret) {
 			rp_object_put(obj);
 			return ret;
@@ -82,16 +82,9 @@ int rp_batch(struct rp_session *s, struct refpool_op __user *uops, u32 count)
 		}
 		if (copy_to_user(uops + done, ops, n * sizeof(ops[0])))
 			ret = -EFAULT;
-		for (i = 0; i < n; i++) {
-			if (!made[i])
-				continue;
-			if (ret) {
-				rp_handle_cancel(s, ops[i].out);
-				rp_object_put(made[i]);
-			} else {
-				rp_handle_publish(s, ops[i].out, made[i]);
-			}
-		}
+		for (i = 0; ret && i < n; i++)
+			if (made[i])
+				rp_handle_cancel(s, ops[i].out, made[i]);
 		cond_resched();
 	}
 	return ret;

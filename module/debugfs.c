@@ -64,6 +64,11 @@ static struct rp_object *rp_objects_at(loff_t *pos)
 		obj = ERR_PTR(-EAGAIN);
 	rcu_read_unlock();
 	*pos = index;
+	/* The memory may hold another object by now: see struct rp_object. */
+	if (!IS_ERR_OR_NULL(obj) && READ_ONCE(obj->id) != index) {
+		rp_object_unuse(obj);
+		obj = ERR_PTR(-EAGAIN);
+	}
 	return obj;
 }
 

@@ -464,8 +464,19 @@ void rp_gc_link_op(void)
 {
 	unsigned int threshold = READ_ONCE(gc_threshold);
 
-	if (threshold && atomic_inc_return(&rp_gc.link_ops) == threshold)
+	/* At or past: the threshold may have been lowered meanwhile. */
+	if (threshold && atomic_inc_return(&rp_gc.link_ops) >= threshold) {
+		atomic_set(&rp_gc.link_ops, 0);
 		queue_work(system_unbound_wq, &rp_gc.work);
+	}
+}
+
+/**
+ * rp_gc_wait_idle - wait until no collection is under way
+ */
+void rp_gc_wait_idle(void)
+{
+	wait_var_event(&rp_gc.running, !READ_ONCE(rp_gc.running));
 }
 
 /**

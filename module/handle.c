@@ -3,10 +3,9 @@
  * refpool: the handle table of a session.
  *
  * Handles are indices of an allocating xarray, from 1 (0 is never valid),
- * each entry owning one strong reference to an object. A handle is made in
- * two steps, as DRM and fd tables do: reserve the number, tell the caller,
- * then publish the object; so a call that fails after reserving (say, on
- * copying the number out) leaves no handle behind and nothing to unwind.
+ * each entry owning one strong reference to an object. A call that makes a
+ * handle and then fails to tell the caller its number (a fault copying it
+ * out) takes it back, so a refused call leaves no handle behind.
  *
  * Copyright (C) 2026 The refpool authors
  */
@@ -52,9 +51,17 @@ struct rp_object *rp_handle_use(struct rp_session *s, u32 handle)
 	struct rp_object *obj;
 
 	rcu_read_lock();
+again:
 	obj = xa_load(&s->handles, handle);
 	if (obj && !refcount_inc_not_zero(&obj->active))
-		obj = NULL;
+		goto again;
+	/* The memory may hold another object by now: see struct rp_object. */
+	if (obj && unlikely(xa_load(&s->handles, handle) != obj)) {
+		rcu_read_unlock();
+		rp_object_unuse(obj);
+		rcu_read_lock();
+		goto again;
+	}
 	rcu_read_unlock();
 	return obj;
 }
@@ -74,9 +81,17 @@ struct rp_object *rp_handle_get(struct rp_session *s, u32 handle)
 	struct rp_object *obj;
 
 	rcu_read_lock();
+again:
 	obj = xa_load(&s->handles, handle);
 	if (obj && !rp_object_get_unless_dead(obj))
-		obj = NULL;
+		goto again;
+	/* The memory may hold another object by now: see struct rp_object. */
+	if (obj && unlikely(xa_load(&s->handles, handle) != obj)) {
+		rcu_read_unlock();
+		rp_object_put(obj);
+		rcu_read_lock();
+		goto again;
+	}
 	rcu_read_unlock();
 	return obj;
 }
@@ -86,57 +101,51 @@ struct rp_object *rp_handle_get(struct rp_session *s, u32 handle)
  * @s: the session
  * @handle: the handle
  *
- * A handle still reserved by a call under way is not removed.
- *
  * Return: the object, with the reference the handle owned; NULL if none.
  */
 struct rp_object *rp_handle_remove(struct rp_session *s, u32 handle)
 {
 	struct rp_object *obj;
 
-	xa_lock(&s->handles);
-	obj = xa_load(&s->handles, handle);
-	if (obj)
-		__xa_erase(&s->handles, handle);
-	xa_unlock(&s->handles);
+	obj = xa_erase(&s->handles, handle);
 	if (obj)
 		atomic64_dec(&s->nhandles);
 	return obj;
 }
 
 /**
- * rp_handle_reserve - reserve a handle number
+ * rp_handle_add - give an object a new handle
  * @s: the session
- * @handle: out: the number
- *
- * Return: 0, -ENOMEM, or -ENOSPC when the 32-bit space is full.
- */
-int rp_handle_reserve(struct rp_session *s, u32 *handle)
-{
-	int ret = xa_alloc(&s->handles, handle, NULL, xa_limit_32b, GFP_KERNEL);
-
-	return ret == -EBUSY ? -ENOSPC : ret;
-}
-
-/**
- * rp_handle_publish - make a reserved handle own a reference to an object
- * @s: the session
- * @handle: a number from rp_handle_reserve()
  * @obj: the object; the caller's reference passes to the handle
+ * @handle: out: the handle
+ *
+ * Return: 0, -ENOMEM, or -ENOSPC when the 32-bit space is full; on error
+ * the reference is still the caller's.
  */
-void rp_handle_publish(struct rp_session *s, u32 handle, struct rp_object *obj)
+int rp_handle_add(struct rp_session *s, struct rp_object *obj, u32 *handle)
 {
-	/* The slot exists already: storing into it allocates nothing. */
-	WARN_ON(xa_is_err(xa_store(&s->handles, handle, obj, GFP_KERNEL)));
+	int ret = xa_alloc(&s->handles, handle, obj, xa_limit_32b, GFP_KERNEL);
+
+	if (ret)
+		return ret == -EBUSY ? -ENOSPC : ret;
 	atomic64_inc(&s->nhandles);
+	return 0;
 }
 
 /**
- * rp_handle_cancel - give back a reserved, unpublished handle number
+ * rp_handle_cancel - take back a handle the caller could not be told about
  * @s: the session
- * @handle: a number from rp_handle_reserve()
+ * @handle: a handle from rp_handle_add()
+ * @obj: its object
+ *
+ * Another thread of the session may have used the handle meanwhile (it
+ * could guess the number): whatever it did stays done, and if it put the
+ * handle there is nothing left to take back.
  */
-void rp_handle_cancel(struct rp_session *s, u32 handle)
+void rp_handle_cancel(struct rp_session *s, u32 handle, struct rp_object *obj)
 {
-	xa_release(&s->handles, handle);
+	if (xa_cmpxchg(&s->handles, handle, obj, NULL, 0) != obj)
+		return;
+	atomic64_dec(&s->nhandles);
+	rp_object_put(obj);
 }

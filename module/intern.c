@@ -209,14 +209,20 @@ struct rp_object *rp_intern(struct rp_user *user, const void __user *data,
 	mutex_unlock(&rp_intern_lock);
 	if (!IS_ERR(obj))
 		trace_refpool_intern(obj, *existed);
-	if (*existed) {
-		atomic64_inc(&rp_pool.intern_hits);
-		atomic64_add(len, &rp_pool.intern_bytes_saved);
-	}
 out:
 	if (buf != stack_buf)
 		kvfree(buf);
 	return obj;
+}
+
+/**
+ * rp_intern_count_hit - count a hit, once the caller has its handle
+ * @len: the value's size
+ */
+void rp_intern_count_hit(u64 len)
+{
+	atomic64_inc(&rp_pool.intern_hits);
+	atomic64_add(len, &rp_pool.intern_bytes_saved);
 }
 
 /**

@@ -6,8 +6,8 @@
  * published struct, and its handler. The dispatcher does what every command
  * needs, the way drm_ioctl() does: it checks the command, reads the struct
  * with copy_struct_from_user() (so structs may grow at their end), and
- * writes it back on success only. A command that makes a handle reserves it
- * and lets the dispatcher publish it once the number has reached the caller.
+ * writes it back on success only. A command that makes a handle tells the
+ * dispatcher, which takes it back if its number cannot reach the caller.
  *
  * Copyright (C) 2026 The refpool authors
  */
@@ -21,14 +21,16 @@
 
 /**
  * struct rp_ioctl_ctx - what a handler leaves for the dispatcher
- * @new_obj: an object to publish under @new_handle once the call succeeds
- * @new_handle: the reserved handle number
+ * @new_obj: the object of a handle this call made, to take back on failure
+ * @new_handle: that handle
+ * @intern_hit: an intern call found its object: count it on success
  * @new_file: a file to install as @new_fd once the call succeeds
  * @new_fd: the reserved fd number
  */
 struct rp_ioctl_ctx {
 	struct rp_object *new_obj;
 	u32 new_handle;
+	bool intern_hit;
 	struct file *new_file;
 	int new_fd;
 };
@@ -57,11 +59,11 @@ struct rp_ioctl_desc {
 	rp_ioctl_fn fn;
 };
 
-/* Reserve a handle for @obj, which the dispatcher publishes on success. */
+/* A new handle for @obj, which the dispatcher takes back on failure. */
 static int rp_ioctl_new_handle(struct rp_session *s, struct rp_object *obj,
 			       struct rp_ioctl_ctx *ctx, u32 *handle)
 {
-	int ret = rp_handle_reserve(s, handle);
+	int ret = rp_handle_add(s, obj, handle);
 
 	if (ret) {
 		rp_object_put(obj);
@@ -303,6 +305,7 @@ static long rp_ioctl_intern(struct rp_session *s, void *data,
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
 	ret = rp_ioctl_new_handle(s, obj, ctx, &args->handle);
+	ctx->intern_hit = existed;
 	return ret ? ret : existed;
 }
 
@@ -451,14 +454,10 @@ long rp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	    rp_ioctl_copy_out(uarg, &kdata, usize, ksize))
 		ret = -EFAULT;
 
-	if (ctx.new_obj) {
-		if (ret < 0) {
-			rp_handle_cancel(s, ctx.new_handle);
-			rp_object_put(ctx.new_obj);
-		} else {
-			rp_handle_publish(s, ctx.new_handle, ctx.new_obj);
-		}
-	}
+	if (ctx.new_obj && ret < 0)
+		rp_handle_cancel(s, ctx.new_handle, ctx.new_obj);
+	if (ctx.intern_hit && ret >= 0)
+		rp_intern_count_hit(kdata.intern.len);
 	if (ctx.new_file) {
 		if (ret < 0) {
 			put_unused_fd(ctx.new_fd);

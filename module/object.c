@@ -35,7 +35,8 @@ int rp_objects_init(void)
 	 */
 	rp_object_cache =
 		kmem_cache_create_usercopy("refpool_object",
-					   RP_OBJECT_SLAB_SIZE, 0, SLAB_ACCOUNT,
+					   RP_OBJECT_SLAB_SIZE, 0,
+					   SLAB_ACCOUNT | SLAB_TYPESAFE_BY_RCU,
 					   offsetof(struct rp_object, inline_data),
 					   RP_INLINE_MAX, NULL);
 	return rp_object_cache ? 0 : -ENOMEM;
@@ -43,8 +44,7 @@ int rp_objects_init(void)
 
 void rp_objects_exit(void)
 {
-	/* Objects are freed after a grace period: wait for the last. */
-	rcu_barrier();
+	/* kmem_cache_destroy() waits for RCU itself (SLAB_TYPESAFE_BY_RCU). */
 	kmem_cache_destroy(rp_object_cache);
 }
 
@@ -82,19 +82,19 @@ static void rp_uncharge(struct rp_user *user, u64 size)
 	spin_unlock(&rp_pool.charge_lock);
 }
 
-static void rp_object_free_rcu(struct rcu_head *rcu)
-{
-	kmem_cache_free(rp_object_cache,
-			container_of(rcu, struct rp_object, rcu));
-}
-
 /* No reference and no call is left: return the memory. */
 static void rp_object_release(struct rp_object *obj)
 {
+	struct rp_container *links = obj->links;
+
 	rp_payload_free(obj);
-	kvfree(obj->links);
+	if (links) {
+		/* Lookups under RCU may still touch it: see struct rp_object. */
+		WRITE_ONCE(obj->links, NULL);
+		kvfree_rcu(links, rcu);
+	}
 	rp_user_put(obj->user);
-	call_rcu(&obj->rcu, rp_object_free_rcu);
+	kmem_cache_free(rp_object_cache, obj);
 }
 
 /**
@@ -148,9 +148,11 @@ static bool rp_object_die(struct rp_object *obj)
  * overflow the kernel stack. Each dead container on @dying still holds its
  * call reference, so its memory stays while its slots are emptied.
  */
-static unsigned long rp_object_drop_links(struct list_head *dying)
+static unsigned long rp_object_drop_links(struct list_head *dying,
+					  bool by_collector)
 {
 	unsigned long deaths = 0;
+	bool collected = false;
 	struct rp_container *c;
 	u32 i;
 
@@ -168,6 +170,14 @@ static unsigned long rp_object_drop_links(struct list_head *dying)
 			spin_unlock(&c->obj->lock);
 			if (!child)
 				continue;
+			/*
+			 * A collection under way found what this death makes
+			 * garbage and frees some of it: it will be gone before
+			 * we return, as counters must be (see below).
+			 */
+			if (child->links &&
+			    test_bit(RP_GC_DOOMED, &child->links->gc_flags))
+				collected = true;
 			rcu_read_lock();
 			rp_gc_touch(child);
 			dead = refcount_dec_and_test(&child->refs);
@@ -181,19 +191,12 @@ static unsigned long rp_object_drop_links(struct list_head *dying)
 		rp_object_unuse(c->obj);
 		cond_resched();
 	}
+	if (collected && !by_collector)
+		rp_gc_wait_idle();
 	return deaths;
 }
 
-/**
- * rp_object_put_count - drop a strong reference, and say how many died
- * @obj: the object
- *
- * The object dies with its last reference, its links are dropped, and so
- * on down what only it held; the pool's counters drop before this returns.
- *
- * Return: the number of objects that died.
- */
-unsigned long rp_object_put_count(struct rp_object *obj)
+static unsigned long __rp_object_put(struct rp_object *obj, bool by_collector)
 {
 	LIST_HEAD(dying);
 	bool dead;
@@ -207,16 +210,32 @@ unsigned long rp_object_put_count(struct rp_object *obj)
 	if (!rp_object_die(obj))
 		return 1;
 	list_add(&obj->links->gc_node, &dying);
-	return 1 + rp_object_drop_links(&dying);
+	return 1 + rp_object_drop_links(&dying, by_collector);
+}
+
+/**
+ * rp_object_put_count - drop a strong reference, for the collector
+ * @obj: the object
+ *
+ * As rp_object_put(), but never waits for a collection: it is the one.
+ *
+ * Return: the number of objects that died.
+ */
+unsigned long rp_object_put_count(struct rp_object *obj)
+{
+	return __rp_object_put(obj, true);
 }
 
 /**
  * rp_object_put - drop a strong reference; the object dies with the last
  * @obj: the object
+ *
+ * The object dies with its last reference, its links are dropped, and so
+ * on down what only it held; the pool's counters drop before this returns.
  */
 void rp_object_put(struct rp_object *obj)
 {
-	rp_object_put_count(obj);
+	__rp_object_put(obj, false);
 }
 
 /**
@@ -283,15 +302,19 @@ struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
 		goto err_uncharge;
 	obj->size = size;
 	obj->nslots = nslots;
-	obj->links = NULL;
+	/* A stale lookup may read it: never let it see a freed container. */
+	WRITE_ONCE(obj->links, NULL);
 	obj->tokens = NULL;
 	if (nslots) {
-		obj->links = kvzalloc(struct_size(obj->links, slots, nslots),
-				      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-		if (!obj->links)
+		struct rp_container *links;
+
+		links = kvzalloc(struct_size(links, slots, nslots),
+				 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (!links)
 			goto err_free_obj;
-		INIT_LIST_HEAD(&obj->links->gc_node);
-		obj->links->obj = obj;
+		INIT_LIST_HEAD(&links->gc_node);
+		links->obj = obj;
+		WRITE_ONCE(obj->links, links);
 	}
 	ret = rp_payload_alloc(obj, uinit, kinit);
 	if (ret)
@@ -319,7 +342,10 @@ err_user:
 	rp_user_put(user);
 err_free_payload:
 	rp_payload_free(obj);
-	kvfree(obj->links);
+	if (obj->links) {
+		kvfree_rcu(obj->links, rcu);
+		WRITE_ONCE(obj->links, NULL);
+	}
 err_free_obj:
 	kmem_cache_free(rp_object_cache, obj);
 err_uncharge:

@@ -70,16 +70,21 @@ void rp_user_put(struct rp_user *user);
  * @links: the reference slots and collector state, or NULL when @nslots is 0
  * @data: the payload when it is inline or in a slab buffer
  * @pages: the payload when it is in pages, or NULL
- * @rcu: frees the object after lookups under RCU are done with it; only
- *       once its payload is gone, so it may share their room
  * @inline_data: small payloads live here, in the same slab object
  *
  * Two counts, so that rp_info().refs is exact while calls run: an object
  * *dies* when @refs drops to zero - it leaves the pool's counters, its
  * tokens and links go - and is *released* when @active drops to zero too,
- * after the last call using it returns. Handle and token lookups run under
- * RCU and take @active (or @refs) with refcount_inc_not_zero(), so the
- * struct itself is freed a grace period after its release.
+ * after the last call using it returns.
+ *
+ * The slab cache is SLAB_TYPESAFE_BY_RCU: handle and token lookups run
+ * under RCU, take @active or @refs with refcount_inc_not_zero() and then
+ * check that the object is still the one they looked up (the handle still
+ * maps to it, the id is the token's), since its memory may have been
+ * reused for another object meanwhile. Freeing costs no RCU callback per
+ * object. Under RCU, @links is NULL or a live container (it is freed with
+ * kvfree_rcu()), so rp_gc_touch() on a stale object marks at worst another
+ * container, which only makes a collection keep it.
  */
 struct rp_object {
 	refcount_t refs;
@@ -95,13 +100,8 @@ struct rp_object {
 	struct rp_user *user;
 	struct rp_token *tokens;
 	struct rp_container *links;
-	union {
-		struct {
-			void *data;
-			struct page **pages;
-		};
-		struct rcu_head rcu;
-	};
+	void *data;
+	struct page **pages;
 	u8 inline_data[];
 };
 
@@ -125,6 +125,7 @@ enum {
  * @gc_refs: the collector's count of references from outside the scanned set
  * @gc_flags: RP_GC_* bits
  * @old: in the old generation, under rp_gc's list lock
+ * @rcu: frees it once lookups under RCU are done (see struct rp_object)
  * @slots: the links, under the object's lock; each owns a strong reference
  *
  * Only objects with slots can be part of a cycle, so only they are tracked
@@ -137,6 +138,7 @@ struct rp_container {
 	long gc_refs;
 	unsigned long gc_flags;
 	bool old;
+	struct rcu_head rcu;
 	struct rp_object *slots[];
 };
 
@@ -147,9 +149,11 @@ struct rp_container {
  */
 static inline void rp_gc_touch(struct rp_object *obj)
 {
-	if (obj->links) {
-		if (!test_bit(RP_GC_TOUCHED, &obj->links->gc_flags))
-			set_bit(RP_GC_TOUCHED, &obj->links->gc_flags);
+	struct rp_container *links = READ_ONCE(obj->links);
+
+	if (links) {
+		if (!test_bit(RP_GC_TOUCHED, &links->gc_flags))
+			set_bit(RP_GC_TOUCHED, &links->gc_flags);
 		/* Flag before change; pairs with rp_gc_find_touched(). */
 		smp_mb__after_atomic();
 	}
@@ -214,8 +218,7 @@ void rp_stats_fill(struct rp_session *s, struct refpool_stats *st);
 
 /**
  * struct rp_session - one open file description of /dev/refpool
- * @handles: handle -> struct rp_object *, each owning one reference; a
- *           handle being created is reserved (NULL) until it is published
+ * @handles: handle -> struct rp_object *, each owning one reference
  * @nhandles: published handles
  * @user: the uid that opened the session; it pays for what it creates
  * @node: in rp_sessions
@@ -247,9 +250,8 @@ void rp_handles_release(struct rp_session *s);
 struct rp_object *rp_handle_get(struct rp_session *s, u32 handle);
 struct rp_object *rp_handle_use(struct rp_session *s, u32 handle);
 struct rp_object *rp_handle_remove(struct rp_session *s, u32 handle);
-int rp_handle_reserve(struct rp_session *s, u32 *handle);
-void rp_handle_publish(struct rp_session *s, u32 handle, struct rp_object *obj);
-void rp_handle_cancel(struct rp_session *s, u32 handle);
+int rp_handle_add(struct rp_session *s, struct rp_object *obj, u32 *handle);
+void rp_handle_cancel(struct rp_session *s, u32 handle, struct rp_object *obj);
 
 long rp_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 
@@ -283,12 +285,14 @@ void rp_gc_untrack(struct rp_object *obj);
 void rp_gc_link_op(void);
 int rp_gc_collect_full(u64 *collected);
 void rp_gc_wait_doomed(struct rp_object *obj);
+void rp_gc_wait_idle(void);
 
 /* intern.c: one object per value. */
 int rp_intern_init(void);
 void rp_intern_exit(void);
 struct rp_object *rp_intern(struct rp_user *user, const void __user *data,
 			    u64 len, bool *existed);
+void rp_intern_count_hit(u64 len);
 void rp_intern_drop(struct rp_object *obj);
 
 #endif /* _REFPOOL_H */

@@ -17,6 +17,8 @@
  *
  * Copyright (C) 2026 The refpool authors
  */
+#include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/ipc_namespace.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -34,10 +36,15 @@
  * @key: the token's bytes
  * @obj: the object; valid while the token is in the table, which it
  *       leaves when the object dies
- * @ns: the publisher's IPC namespace, compared and never dereferenced (a
- *      module cannot hold a reference to it: put_ipc_ns() is not exported)
- * @ns_inum: the namespace's inode number, compared too, so that a new
- *           namespace reusing the memory of a dead one does not match
+ * @id: the object's id: under RCU, @obj's memory may hold another object
+ * @ns: the publisher's IPC namespace, compared and never dereferenced
+ * @ns_inum: the namespace's inode number, compared too
+ * @ns_file: the publisher's /proc/self/ns/ipc, which keeps the namespace
+ *           alive as long as the token, so that no new namespace can reuse
+ *           its memory and number and match; NULL where procfs is not
+ *           mounted (then @ns and @ns_inum may, rarely, match a newer one).
+ *           A module cannot take the reference directly: put_ipc_ns() is
+ *           not exported.
  * @next: the object's next token, under the object's lock
  * @pin: in rp_pins while pinned; the pin owns a reference to @obj
  * @pinned: the token owns a strong reference, under rp_pins_lock
@@ -47,8 +54,10 @@ struct rp_token {
 	struct rhash_head node;
 	u8 key[RP_TOKEN_SIZE];
 	struct rp_object *obj;
+	u64 id;
 	const struct ipc_namespace *ns;
 	unsigned int ns_inum;
+	struct file *ns_file;
 	struct rp_token *next;
 	struct list_head pin;
 	bool pinned;
@@ -127,8 +136,16 @@ static struct rp_token *rp_token_new(struct rp_object *obj)
 	if (!tok)
 		return ERR_PTR(-ENOMEM);
 	tok->obj = obj;
+	tok->id = obj->id;
 	tok->ns = ns;
 	tok->ns_inum = ns->ns.inum;
+	tok->ns_file = filp_open("/proc/self/ns/ipc", O_RDONLY, 0);
+	if (IS_ERR(tok->ns_file) ||
+	    file_inode(tok->ns_file)->i_ino != ns->ns.inum) {
+		if (!IS_ERR(tok->ns_file))
+			fput(tok->ns_file);
+		tok->ns_file = NULL;
+	}
 	INIT_LIST_HEAD(&tok->pin);
 	/* 128 random bits collide never in practice; retry if they do. */
 	do {
@@ -137,6 +154,8 @@ static struct rp_token *rp_token_new(struct rp_object *obj)
 						    rp_token_params);
 	} while (ret == -EEXIST);
 	if (ret) {
+		if (tok->ns_file)
+			fput(tok->ns_file);
 		kfree(tok);
 		return ERR_PTR(ret);
 	}
@@ -146,6 +165,8 @@ static struct rp_token *rp_token_new(struct rp_object *obj)
 static void rp_token_free(struct rp_token *tok)
 {
 	rhashtable_remove_fast(&rp_tokens, &tok->node, rp_token_params);
+	if (tok->ns_file)
+		fput(tok->ns_file);
 	kfree_rcu(tok, rcu);
 }
 
@@ -210,8 +231,10 @@ int rp_token_publish(struct rp_object *obj, bool pin, u8 key[RP_TOKEN_SIZE])
  */
 struct rp_object *rp_token_lookup(const u8 key[RP_TOKEN_SIZE])
 {
+	struct rp_container *links;
 	struct rp_object *obj;
 	struct rp_token *tok;
+	u64 id;
 
 retry:
 	rcu_read_lock();
@@ -221,6 +244,7 @@ retry:
 		return NULL;
 	}
 	obj = tok->obj;
+	id = tok->id;
 	/*
 	 * A token is the one way to reach an object that nothing reaches
 	 * any more: announce the new reference to the collector, and do not
@@ -228,7 +252,8 @@ retry:
 	 * gc.c). A dying object is still in the table until it is released.
 	 */
 	rp_gc_touch(obj);
-	if (obj->links && test_bit(RP_GC_DOOMED, &obj->links->gc_flags)) {
+	links = READ_ONCE(obj->links);
+	if (links && test_bit(RP_GC_DOOMED, &links->gc_flags)) {
 		if (!rp_object_use(obj)) {
 			rcu_read_unlock();
 			return NULL;
@@ -238,9 +263,16 @@ retry:
 		rp_object_unuse(obj);
 		goto retry;
 	}
-	if (!refcount_inc_not_zero(&obj->refs))
-		obj = NULL;
+	if (!refcount_inc_not_zero(&obj->refs)) {
+		rcu_read_unlock();
+		return NULL;
+	}
 	rcu_read_unlock();
+	/* Its memory may hold another object by now: see struct rp_object. */
+	if (unlikely(READ_ONCE(obj->id) != id)) {
+		rp_object_put(obj);
+		return NULL;
+	}
 	return obj;
 }
 

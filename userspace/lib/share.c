@@ -84,10 +84,13 @@ RP_EXPORT int rp_send(int unix_sock, struct rp_pool *p, rp_handle_t h)
 	return ret;
 }
 
+/* Room for a few fds: a peer may send more than one, and all must close. */
+#define RP_RECV_MAX_FDS 16
+
 RP_EXPORT int rp_recv(int unix_sock, struct rp_pool *p, rp_handle_t *out)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(RP_RECV_MAX_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} control;
 	char byte;
@@ -99,7 +102,7 @@ RP_EXPORT int rp_recv(int unix_sock, struct rp_pool *p, rp_handle_t *out)
 		.msg_controllen = sizeof(control.buf),
 	};
 	struct cmsghdr *cmsg;
-	int fd = -1, ret;
+	int fd = -1, nfds = 0, ret;
 	ssize_t n;
 
 	if (!p)
@@ -114,12 +117,26 @@ RP_EXPORT int rp_recv(int unix_sock, struct rp_pool *p, rp_handle_t *out)
 	if (n == 0)
 		return -EPIPE;
 	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-		if (cmsg->cmsg_level == SOL_SOCKET &&
-		    cmsg->cmsg_type == SCM_RIGHTS &&
-		    cmsg->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+		size_t i, count;
+
+		if (cmsg->cmsg_level != SOL_SOCKET ||
+		    cmsg->cmsg_type != SCM_RIGHTS)
+			continue;
+		count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < count; i++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(cmsg) + i * sizeof(int),
+			       sizeof(int));
+			/* Keep the first; what else came is not ours. */
+			if (nfds++ == 0)
+				fd = got;
+			else
+				close(got);
+		}
 	}
-	if (fd < 0 || (msg.msg_flags & MSG_CTRUNC)) {
+	/* Exactly one fd, or the message was not rp_send()'s. */
+	if (nfds != 1 || (msg.msg_flags & MSG_CTRUNC)) {
 		if (fd >= 0)
 			close(fd);
 		return -EBADMSG;
