@@ -1,0 +1,65 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# refpoolctl, the debugfs views, the tracepoints and the Python binding,
+# as a user drives them. One TAP line per check; kselftest's runner
+# prefixes them with "# ", as it does the harness programs' lines.
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+ctl=$top/userspace/cli/refpoolctl
+dbg=/sys/kernel/debug/refpool
+n=0
+failed=0
+
+check() {
+	name=$1
+	shift
+	n=$((n + 1))
+	if "$@" >/dev/null 2>&1; then
+		echo "ok $n tools.$name"
+	else
+		echo "not ok $n tools.$name"
+		failed=1
+	fi
+}
+
+echo "TAP version 13"
+echo "1..16"
+
+tok=$(echo "shared from a shell" | "$ctl" publish)
+check publish_prints_a_token sh -c "echo '$tok' | grep -Eq '^[0-9a-f]{32}$'"
+check cat_returns_the_bytes sh -c "[ \"\$('$ctl' cat $tok)\" = 'shared from a shell' ]"
+check info_json_is_sealed sh -c "'$ctl' --json info $tok | grep -q '\"flags\": 1'"
+check ls_lists_the_object sh -c "'$ctl' ls | grep -q sealed"
+check show_by_id sh -c "id=\$('$ctl' ls | awk 'NR==2 {print \$1}'); '$ctl' show \$id"
+check put_drops_the_pin "$ctl" put "$tok"
+check cat_after_put_fails sh -c "! '$ctl' cat $tok"
+check bad_token_exit_1 sh -c "'$ctl' cat nothex; [ \$? -eq 1 ]"
+check unknown_command_exit_2 sh -c "'$ctl' frobnicate; [ \$? -eq 2 ]"
+t2=$("$ctl" create 16)
+check write_then_cat sh -c "printf xyz | '$ctl' write $t2 2 && '$ctl' cat $t2 | od -c | grep -q 'x   y   z'"
+"$ctl" put "$t2" >/dev/null 2>&1
+check stats_json sh -c "'$ctl' --json stats | grep -q '\"objects\": 0'"
+check gc_json sh -c "'$ctl' --json gc | grep -q collected"
+check watch_counts sh -c "[ \$('$ctl' watch 2 | wc -l) -eq 2 ]"
+check debugfs_summary grep -q '^objects 0$' "$dbg/summary"
+
+tr=/sys/kernel/debug/tracing
+if [ -d "$tr/events/refpool" ]; then
+	echo > "$tr/trace"
+	echo 1 > "$tr/events/refpool/enable"
+	"$ctl" create 8 | xargs "$ctl" put
+	echo 0 > "$tr/events/refpool/enable"
+	check tracepoints_fire sh -c "grep -q refpool_create '$tr/trace' && grep -q refpool_free '$tr/trace'"
+else
+	n=$((n + 1))
+	echo "ok $n tools.tracepoints_fire # SKIP no tracefs"
+fi
+
+if command -v python3 >/dev/null 2>&1; then
+	check python_binding python3 -m unittest discover -s "$top/python" -q
+else
+	n=$((n + 1))
+	echo "ok $n tools.python_binding # SKIP no python3"
+fi
+exit $failed
