@@ -1,0 +1,1612 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * refpool-bench: how fast and how small refpool is, every figure a ratio to
+ * something measured in the same run on the same kernel.
+ *
+ *   refpool-bench [--json] [--quick] [--target-ms MS] [--rounds N] [--max-rounds N]
+ *
+ * The timed loops are sized once so that one run takes about --target-ms
+ * (20 ms), then run in rounds of every loop in turn, so that load on the
+ * host (qemu under TCG shares its CPUs) touches every loop alike: at least
+ * --rounds (12), and on a busy host more, up to --max-rounds (36), until
+ * three rounds in a row improve no loop's best by 3 %. A figure is its best
+ * round, a row's ratio the ratio of two such figures. (Runs of 50-200 ms
+ * and 5 rounds were tried first: on a shared host their bests moved by 2x
+ * from one `make bench` to the next; many short runs find the moments when
+ * qemu had a CPU to itself.) The table shows beside a ratio the spread
+ * (half the interquartile range) of the same ratio taken round by round:
+ * how much noise there was. Work a run leaves behind (RCU callbacks) is let
+ * finish between runs, so that it is not charged to the next one. The
+ * floor is a null ioctl on /dev/refpool (an unknown command: -ENOTTY) and
+ * getppid();
+ * the alternatives are memfd, System V shared memory, and GEM buffers of
+ * vgem (dumb buffers; PRIME export/import). Each row's goal comes from the
+ * "Performance" issue.
+ *
+ * Needs: /dev/refpool; root for the collector rows (gc_threshold is 0 while
+ * they run, then restored) and for drop_caches before the memory rows; vgem
+ * loaded (bench/run does it in the VM) for the GEM rows. A part that cannot
+ * run is reported "n/a" with the reason.
+ *
+ * Default output is the table. With --json, stdout carries only a JSON
+ * document between the lines REFPOOL_BENCH_JSON_BEGIN and
+ * REFPOOL_BENCH_JSON_END (bench/run takes it from the VM's console);
+ * progress goes to stderr either way. --quick is a smoke test: 10 ms runs,
+ * 5 rounds, the collector up to 10^5 objects.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/ipc.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/shm.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/membarrier.h>
+#include <linux/refpool.h>
+#include <refpool.h>
+
+/*
+ * The few DRM definitions used, as in the kernel's include/uapi/drm/drm.h
+ * and drm_mode.h (the host has no libdrm headers; the ioctl numbers encode
+ * the struct sizes, which the asserts pin down).
+ */
+struct bench_drm_version {
+	int version_major;
+	int version_minor;
+	int version_patchlevel;
+	size_t name_len;
+	char *name;
+	size_t date_len;
+	char *date;
+	size_t desc_len;
+	char *desc;
+};
+
+struct bench_drm_gem_close {
+	uint32_t handle;
+	uint32_t pad;
+};
+
+struct bench_drm_prime_handle {
+	uint32_t handle;
+	uint32_t flags;		/* O_CLOEXEC | O_RDWR, for handle to fd */
+	int32_t fd;
+};
+
+struct bench_drm_mode_create_dumb {
+	uint32_t height;
+	uint32_t width;
+	uint32_t bpp;
+	uint32_t flags;
+	uint32_t handle;
+	uint32_t pitch;
+	uint64_t size;
+};
+
+struct bench_drm_mode_destroy_dumb {
+	uint32_t handle;
+};
+
+_Static_assert(sizeof(struct bench_drm_version) == 64, "drm_version");
+_Static_assert(sizeof(struct bench_drm_gem_close) == 8, "drm_gem_close");
+_Static_assert(sizeof(struct bench_drm_prime_handle) == 12, "drm_prime_handle");
+_Static_assert(sizeof(struct bench_drm_mode_create_dumb) == 32, "drm_mode_create_dumb");
+
+#define DRM_IOCTL_BASE			'd'
+#define DRM_IOCTL_VERSION		_IOWR(DRM_IOCTL_BASE, 0x00, struct bench_drm_version)
+#define DRM_IOCTL_GEM_CLOSE		_IOW(DRM_IOCTL_BASE, 0x09, struct bench_drm_gem_close)
+#define DRM_IOCTL_PRIME_HANDLE_TO_FD	_IOWR(DRM_IOCTL_BASE, 0x2d, struct bench_drm_prime_handle)
+#define DRM_IOCTL_PRIME_FD_TO_HANDLE	_IOWR(DRM_IOCTL_BASE, 0x2e, struct bench_drm_prime_handle)
+#define DRM_IOCTL_MODE_CREATE_DUMB	_IOWR(DRM_IOCTL_BASE, 0xB2, struct bench_drm_mode_create_dumb)
+#define DRM_IOCTL_MODE_DESTROY_DUMB	_IOWR(DRM_IOCTL_BASE, 0xB4, struct bench_drm_mode_destroy_dumb)
+
+/* The floor: a command number refpool does not have (nr past its table). */
+#define RP_NULL_IOCTL	_IO(REFPOOL_IOC_MAGIC, 0xff)
+
+#define KIB		1024ULL
+#define MIB		(1024ULL * 1024)
+#define GC_PARAM	"/sys/module/refpool/parameters/gc_threshold"
+#define GC_DEADLINE_S	300	/* no third round of 10^6 after this */
+#define JSON_BEGIN	"REFPOOL_BENCH_JSON_BEGIN"
+#define JSON_END	"REFPOOL_BENCH_JSON_END"
+
+static struct {
+	double target_ns;	/* one run of a loop */
+	int reps;		/* rounds, at least */
+	int max_reps;		/* rounds, at most */
+	bool json;
+	bool quick;
+} opt = { .target_ns = 20e6, .reps = 12, .max_reps = 36 };
+
+/* Rounds in a row that must leave every best figure where it was. */
+#define STABLE_ROUNDS	3
+
+/* ---- errors and time ------------------------------------------------------ */
+
+static char gc_saved[32];	/* gc_threshold before we set it to 0 */
+
+static void restore_gc_threshold(void)
+{
+	FILE *f;
+
+	if (!gc_saved[0])
+		return;
+	f = fopen(GC_PARAM, "w");
+	if (f) {
+		fputs(gc_saved, f);
+		fclose(f);
+	}
+	gc_saved[0] = 0;
+}
+
+__attribute__((noreturn, format(printf, 1, 2)))
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("refpool-bench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);	/* atexit: gc_threshold is restored */
+}
+
+/* A librefpool call (negative errno) that must succeed. */
+static int64_t ok(int64_t ret, const char *what)
+{
+	if (ret < 0)
+		die("%s: %s", what, strerror((int)-ret));
+	return ret;
+}
+
+/* A libc call (-1 and errno) that must succeed. */
+static long sys_ok(long ret, const char *what)
+{
+	if (ret == -1)
+		die("%s: %s", what, strerror(errno));
+	return ret;
+}
+
+static double now_ns(void);
+static double t_start;
+
+__attribute__((format(printf, 1, 2)))
+static void progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "bench [%5.1fs] ", (now_ns() - t_start) / 1e9);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* ---- measurements: one value per round --------------------------------------- */
+
+#define MAX_ROUNDS	40
+
+enum agg { AGG_MIN, AGG_MAX, AGG_MEDIAN };
+
+/*
+ * A measured figure: its value in every round, and how the rounds make one
+ * figure (the best time, the best throughput, the median of memory). Rows
+ * pair two series round by round, so that a ratio compares figures taken
+ * moments apart, under the same load on the host.
+ */
+struct series {
+	const char *name;	/* a string constant */
+	const char *unit;	/* a string constant */
+	char what[160];
+	uint64_t iters;		/* per run; 0 when not a timed loop */
+	enum agg agg;
+	int nr;
+	double v[MAX_ROUNDS];
+};
+
+static struct series all_series[64];
+static int nseries;
+
+static struct series *series_new(const char *name, const char *unit, enum agg agg,
+				 uint64_t iters, const char *what)
+{
+	struct series *s;
+
+	if (nseries == (int)(sizeof(all_series) / sizeof(all_series[0])))
+		die("too many series");
+	s = &all_series[nseries++];
+	*s = (struct series){ .name = name, .unit = unit, .agg = agg, .iters = iters };
+	snprintf(s->what, sizeof(s->what), "%s", what ? what : "");
+	return s;
+}
+
+static void series_add(struct series *s, double v)
+{
+	if (s->nr == MAX_ROUNDS)
+		die("%s: more than %d rounds", s->name, MAX_ROUNDS);
+	s->v[s->nr++] = v;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(const double *v, int n)
+{
+	double tmp[MAX_ROUNDS];
+
+	if (n <= 0)
+		return NAN;
+	memcpy(tmp, v, n * sizeof(*v));
+	qsort(tmp, n, sizeof(*tmp), cmp_double);
+	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+}
+
+/* Half the interquartile range (the whole range below 4 values), over the median. */
+static double spread(const double *v, int n)
+{
+	double tmp[MAX_ROUNDS], m = median(v, n);
+
+	if (n < 2 || !(m > 0))
+		return NAN;
+	memcpy(tmp, v, n * sizeof(*v));
+	qsort(tmp, n, sizeof(*tmp), cmp_double);
+	if (n < 4)
+		return (tmp[n - 1] - tmp[0]) / 2 / m;
+	return (tmp[(3 * n) / 4] - tmp[n / 4]) / 2 / m;
+}
+
+static double series_value(const struct series *s)
+{
+	double best;
+	int i;
+
+	if (!s || s->nr == 0)
+		return NAN;
+	if (s->agg == AGG_MEDIAN)
+		return median(s->v, s->nr);
+	best = s->v[0];
+	for (i = 1; i < s->nr; i++)
+		if (s->agg == AGG_MIN ? s->v[i] < best : s->v[i] > best)
+			best = s->v[i];
+	return best;
+}
+
+static struct series *series_get(const char *name)
+{
+	int i;
+
+	for (i = 0; i < nseries; i++)
+		if (!strcmp(all_series[i].name, name))
+			return &all_series[i];
+	die("no series %s", name);
+}
+
+static void series_show(const struct series *s)
+{
+	if (s->nr == 0)
+		progress("%-22s not measured: %s", s->name, s->what);
+	else
+		progress("%-22s %12.1f %-7s (%s of %d; spread %.0f%%)", s->name,
+			 series_value(s), s->unit,
+			 s->agg == AGG_MEDIAN ? "median" : "best", s->nr,
+			 100 * spread(s->v, s->nr));
+}
+
+static char notes[16][320];
+static int nnotes;
+
+__attribute__((format(printf, 1, 2)))
+static void note(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (nnotes == (int)(sizeof(notes) / sizeof(notes[0])))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(notes[nnotes], sizeof(notes[0]), fmt, ap);
+	va_end(ap);
+	progress("note: %s", notes[nnotes]);
+	nnotes++;
+}
+
+/* ---- the timing harness -------------------------------------------------- */
+
+typedef void (*loop_fn)(uint64_t n);
+
+static double time_loop(loop_fn fn, uint64_t n)
+{
+	double t0 = now_ns();
+
+	fn(n);
+	return now_ns() - t0;
+}
+
+/*
+ * Between two runs: let the work a run left behind (RCU callbacks freeing
+ * what it released, workqueue items) finish before the next run starts, so
+ * that it is not charged to that run. membarrier(MEMBARRIER_CMD_GLOBAL)
+ * waits for an RCU grace period; the sleep lets the callbacks run.
+ */
+static double settle_ns;	/* time spent settling, for the progress line */
+static int nsettle;
+
+static void settle(void)
+{
+	static bool have_membarrier = true;
+	double t0 = now_ns();
+
+	nsettle++;
+	if (have_membarrier &&
+	    syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0) == -1)
+		have_membarrier = false;
+	usleep(opt.target_ns / 1e3 / 10 > 2000 ? (useconds_t)(opt.target_ns / 1e3 / 10) : 2000);
+	settle_ns += now_ns() - t0;
+}
+
+/*
+ * How many iterations make one run last about opt.target_ns: grow from 1
+ * until a run takes an eighth of that, then scale.
+ */
+static uint64_t calibrate(loop_fn fn)
+{
+	uint64_t n = 1;
+	double t;
+
+	fn(1);	/* warm up: first-touch faults, slab caches, the icache */
+	for (;;) {
+		t = time_loop(fn, n);
+		if (t >= opt.target_ns / 8 || n >= (1ULL << 32))
+			break;
+		n *= t < opt.target_ns / 256 ? 16 : 4;
+	}
+	n = (uint64_t)((double)n * opt.target_ns / t);
+	return n ? n : 1;
+}
+
+/* ---- state the loops share ------------------------------------------------ */
+
+static struct rp_pool *pool;
+static int pool_fd;
+static rp_handle_t h_small;	/* 16 B, for dup/put and info */
+static rp_handle_t h_big;	/* 64 KiB, for read and write */
+static rp_handle_t h_exp;	/* 4 KiB, for export/import */
+static uint64_t cur_size;	/* object size of the create and intern loops */
+static unsigned char *buf;	/* scratch, 1 MiB */
+static unsigned char ival_hit[4096];	/* the live intern value: 'E's */
+static unsigned char ival[4096];	/* fresh intern values */
+static uint64_t ival_tag;	/* makes "new" intern values unique to this run */
+static uint64_t ival_counter;
+
+static int drm_fd = -1, drm_fd2 = -1;	/* vgem, opened twice */
+static uint32_t gem_exp;		/* 4 KiB dumb buffer for PRIME */
+static char drm_path[32];
+static char vgem_why[200] = "vgem not probed";
+
+/* ---- the loops ------------------------------------------------------------ */
+
+static void loop_null_ioctl(uint64_t n)
+{
+	while (n--)
+		if (ioctl(pool_fd, RP_NULL_IOCTL, 0) != -1 || errno != ENOTTY)
+			die("null ioctl: expected ENOTTY, got %s", strerror(errno));
+}
+
+static void loop_getppid(uint64_t n)
+{
+	while (n--)
+		syscall(SYS_getppid);
+}
+
+static void loop_dup_put(uint64_t n)
+{
+	rp_handle_t h;
+
+	while (n--) {
+		ok(rp_dup(pool, h_small, &h), "rp_dup");
+		ok(rp_put(pool, h), "rp_put");
+	}
+}
+
+static void loop_info(uint64_t n)
+{
+	struct rp_info info;
+
+	while (n--)
+		ok(rp_info(pool, h_small, &info), "rp_info");
+}
+
+static void loop_read(uint64_t n)
+{
+	while (n--)
+		if (ok(rp_read(pool, h_big, 0, buf, cur_size), "rp_read") != (int64_t)cur_size)
+			die("rp_read: short read");
+}
+
+static void loop_write(uint64_t n)
+{
+	while (n--)
+		ok(rp_write(pool, h_big, 0, buf, cur_size), "rp_write");
+}
+
+static void loop_create_put(uint64_t n)
+{
+	rp_handle_t h;
+
+	while (n--) {
+		ok(rp_create(pool, cur_size, 0, 0, &h), "rp_create");
+		ok(rp_put(pool, h), "rp_put");
+	}
+}
+
+static void loop_memfd(uint64_t n)
+{
+	int fd;
+
+	while (n--) {
+		fd = sys_ok(memfd_create("bench", MFD_CLOEXEC), "memfd_create");
+		sys_ok(ftruncate(fd, cur_size), "ftruncate");
+		close(fd);
+	}
+}
+
+static void loop_memfd_mmap(uint64_t n)
+{
+	void *m;
+	int fd;
+
+	while (n--) {
+		fd = sys_ok(memfd_create("bench", MFD_CLOEXEC), "memfd_create");
+		sys_ok(ftruncate(fd, cur_size), "ftruncate");
+		m = mmap(NULL, cur_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED)
+			die("mmap memfd: %s", strerror(errno));
+		*(volatile unsigned char *)m = 1;
+		munmap(m, cur_size);
+		close(fd);
+	}
+}
+
+static void loop_shm(uint64_t n)
+{
+	int id;
+
+	while (n--) {
+		id = sys_ok(shmget(IPC_PRIVATE, cur_size, IPC_CREAT | 0600), "shmget");
+		sys_ok(shmctl(id, IPC_RMID, NULL), "shmctl(IPC_RMID)");
+	}
+}
+
+/* A dumb buffer of at least @size bytes: 8 bpp, up to 4096 pixels a row. */
+static int vgem_create(uint64_t size, uint32_t *handle)
+{
+	struct bench_drm_mode_create_dumb c = { .bpp = 8 };
+
+	c.width = size < 4096 ? (uint32_t)size : 4096;
+	c.height = (uint32_t)((size + c.width - 1) / c.width);
+	if (ioctl(drm_fd, DRM_IOCTL_MODE_CREATE_DUMB, &c) == -1)
+		return -errno;
+	*handle = c.handle;
+	return 0;
+}
+
+static int vgem_destroy(uint32_t handle)
+{
+	struct bench_drm_mode_destroy_dumb d = { .handle = handle };
+
+	return ioctl(drm_fd, DRM_IOCTL_MODE_DESTROY_DUMB, &d) == -1 ? -errno : 0;
+}
+
+static void loop_vgem_dumb(uint64_t n)
+{
+	uint32_t h;
+
+	while (n--) {
+		ok(vgem_create(cur_size, &h), "DRM_IOCTL_MODE_CREATE_DUMB");
+		ok(vgem_destroy(h), "DRM_IOCTL_MODE_DESTROY_DUMB");
+	}
+}
+
+static void loop_export_import(uint64_t n)
+{
+	rp_handle_t h;
+	int fd;
+
+	while (n--) {
+		ok(rp_export(pool, h_exp, &fd), "rp_export");
+		ok(rp_import(pool, fd, &h), "rp_import");
+		close(fd);
+		ok(rp_put(pool, h), "rp_put");
+	}
+}
+
+static void loop_prime(uint64_t n)
+{
+	struct bench_drm_prime_handle ex, im;
+	struct bench_drm_gem_close gc;
+
+	while (n--) {
+		ex = (struct bench_drm_prime_handle){ .handle = gem_exp,
+			.flags = O_CLOEXEC | O_RDWR, .fd = -1 };
+		sys_ok(ioctl(drm_fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &ex),
+		       "DRM_IOCTL_PRIME_HANDLE_TO_FD");
+		im = (struct bench_drm_prime_handle){ .fd = ex.fd };
+		sys_ok(ioctl(drm_fd2, DRM_IOCTL_PRIME_FD_TO_HANDLE, &im),
+		       "DRM_IOCTL_PRIME_FD_TO_HANDLE");
+		close(ex.fd);
+		gc = (struct bench_drm_gem_close){ .handle = im.handle };
+		sys_ok(ioctl(drm_fd2, DRM_IOCTL_GEM_CLOSE, &gc), "DRM_IOCTL_GEM_CLOSE");
+	}
+}
+
+static void loop_intern_hit(uint64_t n)
+{
+	rp_handle_t h;
+
+	while (n--) {
+		if (ok(rp_intern(pool, ival_hit, cur_size, &h), "rp_intern") != 1)
+			die("rp_intern: an existing value was created anew");
+		ok(rp_put(pool, h), "rp_put");
+	}
+}
+
+static void loop_intern_new(uint64_t n)
+{
+	rp_handle_t h;
+
+	while (n--) {
+		ival_counter++;
+		memcpy(ival, &ival_counter, sizeof(ival_counter));
+		memcpy(ival + 8, &ival_tag, sizeof(ival_tag));
+		if (ok(rp_intern(pool, ival, cur_size, &h), "rp_intern") != 0)
+			die("rp_intern: a fresh value already existed");
+		ok(rp_put(pool, h), "rp_put");
+	}
+}
+
+/* ---- vgem ------------------------------------------------------------------ */
+
+static void vgem_open(void)
+{
+	struct bench_drm_version v;
+	char name[32];
+	int i, fd, ret;
+
+	for (i = 0; i < 16 && drm_fd < 0; i++) {
+		snprintf(drm_path, sizeof(drm_path), "/dev/dri/card%d", i);
+		fd = open(drm_path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		memset(name, 0, sizeof(name));
+		v = (struct bench_drm_version){ .name_len = sizeof(name) - 1, .name = name };
+		if (ioctl(fd, DRM_IOCTL_VERSION, &v) == 0 && !strcmp(name, "vgem"))
+			drm_fd = fd;
+		else
+			close(fd);
+	}
+	if (drm_fd < 0) {
+		snprintf(vgem_why, sizeof(vgem_why),
+			 "no vgem device in /dev/dri (load vgem: bench/run does it in the VM)");
+		return;
+	}
+	drm_fd2 = open(drm_path, O_RDWR | O_CLOEXEC);
+	if (drm_fd2 < 0) {
+		snprintf(vgem_why, sizeof(vgem_why), "second open of %s: %s",
+			 drm_path, strerror(errno));
+		goto fail;
+	}
+	ret = vgem_create(4096, &gem_exp);
+	if (ret < 0) {
+		snprintf(vgem_why, sizeof(vgem_why),
+			 "DRM_IOCTL_MODE_CREATE_DUMB on %s: %s", drm_path, strerror(-ret));
+		goto fail;
+	}
+	vgem_why[0] = 0;
+	progress("vgem at %s: dumb buffers (DRM_IOCTL_MODE_CREATE_DUMB) work", drm_path);
+	return;
+fail:
+	close(drm_fd);
+	if (drm_fd2 >= 0)
+		close(drm_fd2);
+	drm_fd = drm_fd2 = -1;
+}
+
+/* ---- the timed loops ------------------------------------------------------------ */
+
+struct loop {
+	const char *name;
+	const char *what;
+	loop_fn fn;
+	uint64_t size;		/* cur_size while it runs */
+	bool gem;		/* needs vgem */
+	uint64_t n;		/* iterations a run */
+	struct series *s;
+};
+
+#define LOOP(nm, wh, f, sz, g) { .name = nm, .what = wh, .fn = f, .size = sz, .gem = g }
+#define CREATE_LOOPS(sz, tag) \
+	LOOP("create_put_" tag, "rp_create (zero-filled) + rp_put", loop_create_put, sz, false), \
+	LOOP("memfd_" tag, "memfd_create + ftruncate + close", loop_memfd, sz, false), \
+	LOOP("shm_" tag, "shmget(IPC_PRIVATE) + shmctl(IPC_RMID)", loop_shm, sz, false), \
+	LOOP("vgem_dumb_" tag, "vgem DRM_IOCTL_MODE_CREATE_DUMB + DESTROY_DUMB (8 bpp)", \
+	     loop_vgem_dumb, sz, true)
+
+static struct loop loops[] = {
+	LOOP("null_ioctl", "ioctl(/dev/refpool, unknown command) = -ENOTTY",
+	     loop_null_ioctl, 0, false),
+	LOOP("getppid", "syscall(SYS_getppid)", loop_getppid, 0, false),
+	LOOP("dup_put", "rp_dup + rp_put of one handle", loop_dup_put, 0, false),
+	LOOP("info", "rp_info", loop_info, 0, false),
+	LOOP("read_64", "rp_read 64 B", loop_read, 64, false),
+	LOOP("write_64", "rp_write 64 B", loop_write, 64, false),
+	LOOP("read_64k", "rp_read 64 KiB", loop_read, 64 * KIB, false),
+	LOOP("write_64k", "rp_write 64 KiB", loop_write, 64 * KIB, false),
+	CREATE_LOOPS(16, "16"),
+	CREATE_LOOPS(4 * KIB, "4k"),
+	LOOP("memfd_mmap_4k", "memfd_create + ftruncate + mmap + touch + munmap + close",
+	     loop_memfd_mmap, 4 * KIB, false),
+	CREATE_LOOPS(MIB, "1m"),
+	LOOP("export_import", "rp_export + rp_import + close + rp_put (4 KiB object)",
+	     loop_export_import, 0, false),
+	LOOP("prime_export_import",
+	     "vgem PRIME_HANDLE_TO_FD + PRIME_FD_TO_HANDLE (2nd open) + close + GEM_CLOSE (4 KiB)",
+	     loop_prime, 0, true),
+	LOOP("intern_hit_16", "rp_intern of a live 16 B value + rp_put", loop_intern_hit, 16, false),
+	LOOP("intern_hit_4k", "rp_intern of a live 4 KiB value + rp_put", loop_intern_hit, 4096, false),
+	LOOP("intern_new_16", "rp_intern of a fresh 16 B value + rp_put (it dies)",
+	     loop_intern_new, 16, false),
+	LOOP("intern_new_4k", "rp_intern of a fresh 4 KiB value + rp_put (it dies)",
+	     loop_intern_new, 4096, false),
+};
+
+#undef CREATE_LOOPS
+#undef LOOP
+
+/*
+ * Size every loop once, then run opt.reps rounds of every loop in turn:
+ * whatever else the host runs meanwhile (qemu under TCG shares it) touches
+ * all of them alike, and a row's ratio compares two runs of one round.
+ */
+static void run_loops(const char *no_vgem)
+{
+	const int nloops = (int)(sizeof(loops) / sizeof(loops[0]));
+	rp_handle_t keep16, keep4k;
+	struct loop *l;
+	int k, rd, stable;
+
+	/* the values intern_hit finds, alive all along */
+	ok(rp_intern(pool, ival_hit, 16, &keep16), "rp_intern");
+	ok(rp_intern(pool, ival_hit, 4096, &keep4k), "rp_intern");
+	for (k = 0; k < nloops; k++) {
+		l = &loops[k];
+		if (l->gem && no_vgem) {
+			l->s = series_new(l->name, "ns/op", AGG_MIN, 0, no_vgem);
+			continue;
+		}
+		cur_size = l->size;
+		l->n = calibrate(l->fn);
+		settle();
+		l->s = series_new(l->name, "ns/op", AGG_MIN, l->n, l->what);
+	}
+	progress("%d loops sized; rounds of ~%.0f ms each", nloops, opt.target_ns / 1e6);
+	/*
+	 * At least opt.reps rounds; on a busy host more, up to opt.max_reps,
+	 * until STABLE_ROUNDS rounds in a row improve no loop's best by more
+	 * than 3 %: a best figure is only worth something once it stops moving.
+	 */
+	for (rd = 0, stable = 0; rd < opt.max_reps; rd++) {
+		bool improved = false;
+		double before;
+
+		for (k = 0; k < nloops; k++) {
+			l = &loops[k];
+			if (!l->n)
+				continue;
+			cur_size = l->size;
+			before = series_value(l->s);
+			l->fn(1);	/* untimed: what the first call after a pause costs */
+			series_add(l->s, time_loop(l->fn, l->n) / (double)l->n);
+			if (rd > 0 && series_value(l->s) < before * 0.97)
+				improved = true;
+			/* sized on a slow first run? size it on the best one */
+			if (opt.target_ns / series_value(l->s) > 2.0 * (double)l->n)
+				l->s->iters = l->n = (uint64_t)(opt.target_ns / series_value(l->s));
+			settle();
+		}
+		stable = improved ? 0 : stable + 1;
+		progress("round %d done%s", rd + 1, improved ? "" : " (no best moved by 3%)");
+		if (rd + 1 >= opt.reps && stable >= STABLE_ROUNDS)
+			break;
+	}
+	progress("%d rounds; settling between runs took %.1f ms on average",
+		 rd < opt.max_reps ? rd + 1 : rd, settle_ns / 1e6 / (nsettle ? nsettle : 1));
+	if (rd == opt.max_reps && opt.max_reps > opt.reps)
+		note("the timed loops were still improving after %d rounds: the host is busy, "
+		     "figures are noisy", opt.max_reps);
+	ok(rp_put(pool, keep16), "rp_put");
+	ok(rp_put(pool, keep4k), "rp_put");
+	for (k = 0; k < nloops; k++)
+		series_show(loops[k].s);
+}
+
+/* ---- the collector --------------------------------------------------------- */
+
+static bool gc_set_threshold_zero(void)
+{
+	FILE *f = fopen(GC_PARAM, "r");
+	size_t len;
+
+	if (!f)
+		return false;
+	if (!fgets(gc_saved, sizeof(gc_saved), f)) {
+		fclose(f);
+		gc_saved[0] = 0;
+		return false;
+	}
+	fclose(f);
+	len = strlen(gc_saved);
+	if (len && gc_saved[len - 1] == '\n')
+		gc_saved[len - 1] = 0;
+	f = fopen(GC_PARAM, "w");
+	if (!f || fputs("0", f) < 0 || fclose(f) != 0) {
+		gc_saved[0] = 0;
+		return false;
+	}
+	atexit(restore_gc_threshold);
+	return true;
+}
+
+/* Build @nobj / 2 two-object cycles, drop them, time one rp_gc(): ns. */
+static double gc_once(uint64_t nobj, uint64_t *collected)
+{
+	rp_handle_t a, b;
+	double t0;
+	uint64_t i;
+
+	for (i = 0; i < nobj / 2; i++) {
+		ok(rp_create(pool, 0, 1, 0, &a), "rp_create (1 slot)");
+		ok(rp_create(pool, 0, 1, 0, &b), "rp_create (1 slot)");
+		ok(rp_link(pool, a, 0, b), "rp_link");
+		ok(rp_link(pool, b, 0, a), "rp_link");
+		ok(rp_put(pool, a), "rp_put");
+		ok(rp_put(pool, b), "rp_put");
+	}
+	settle();
+	t0 = now_ns();
+	ok(rp_gc(pool, collected), "rp_gc");
+	return now_ns() - t0;
+}
+
+/*
+ * Collector time per object at 10^4, 10^5 and 10^6 garbage objects, with
+ * automatic collections off. The sizes take turns, round by round, so that
+ * the ratio of two sizes compares runs close in time.
+ */
+static void gc_measure(void)
+{
+	static const uint64_t sizes[3] = { 10000, 100000, 1000000 };
+	static const int reps[3] = { 5, 3, 3 };
+	static const char *const names[3] = { "gc_1e4", "gc_1e5", "gc_1e6" };
+	int i, r, nsizes = opt.quick ? 2 : 3;
+	struct series *s[3];
+	char what[160];
+	uint64_t got;
+	double t;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(what, sizeof(what),
+			 "one rp_gc over %" PRIu64 " garbage objects (two-object cycles), per object",
+			 sizes[i]);
+		s[i] = series_new(names[i], "ns/obj", AGG_MIN, 0, what);
+	}
+	if (!gc_set_threshold_zero()) {
+		for (i = 0; i < 3; i++)
+			snprintf(s[i]->what, sizeof(s[i]->what),
+				 "not measured: cannot set %s to 0 (not root?)", GC_PARAM);
+		note("collector rows not measured: cannot set %s to 0 (not root?)", GC_PARAM);
+		return;
+	}
+	if (opt.quick)
+		snprintf(s[2]->what, sizeof(s[2]->what), "not measured: --quick");
+	ok(rp_gc(pool, NULL), "rp_gc");	/* start from a clean heap */
+	sleep(1);	/* and let the frees of the memory rows finish */
+	for (r = 0; r < reps[0]; r++) {
+		/* a busy host makes 10^6 slow: keep `make bench` within its budget */
+		if (r >= 2 && r < reps[nsizes - 1] && now_ns() - t_start > GC_DEADLINE_S * 1e9) {
+			note("collector: stopped after %d rounds, %.0f s into the run (busy host)",
+			     r, (now_ns() - t_start) / 1e9);
+			break;
+		}
+		for (i = 0; i < nsizes; i++) {
+			if (r >= reps[i])
+				continue;
+			t = gc_once(sizes[i], &got);
+			progress("  rp_gc over %" PRIu64 " objects: %.1f ms, collected %" PRIu64,
+				 sizes[i], t / 1e6, got);
+			if (got != sizes[i])
+				note("%s: rp_gc collected %" PRIu64 " objects, expected %" PRIu64,
+				     names[i], got, sizes[i]);
+			series_add(s[i], t / (double)sizes[i]);
+		}
+	}
+	restore_gc_threshold();
+	for (i = 0; i < 3; i++)
+		series_show(s[i]);
+}
+
+/* ---- kernel memory --------------------------------------------------------- */
+
+struct mem {
+	long long total, free, buffers, cached, shmem, slab;
+	long long pcp;		/* free pages on per-CPU lists, kB */
+};
+
+/* Free pages parked on per-CPU lists: "count:" in /proc/zoneinfo's pagesets. */
+static long long read_pcp_kb(void)
+{
+	long long sum = 0, v;
+	char line[256];
+	FILE *f;
+
+	f = fopen("/proc/zoneinfo", "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " count: %lld", &v) == 1)
+			sum += v;
+	fclose(f);
+	return sum * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void read_meminfo(struct mem *m)
+{
+	char key[64];
+	long long v;
+	FILE *f;
+
+	memset(m, 0, sizeof(*m));
+	f = fopen("/proc/meminfo", "r");
+	if (!f)
+		die("/proc/meminfo: %s", strerror(errno));
+	while (fscanf(f, "%63s %lld%*[^\n]", key, &v) == 2) {
+		if (!strcmp(key, "MemTotal:"))
+			m->total = v;
+		else if (!strcmp(key, "MemFree:"))
+			m->free = v;
+		else if (!strcmp(key, "Buffers:"))
+			m->buffers = v;
+		else if (!strcmp(key, "Cached:"))
+			m->cached = v;
+		else if (!strcmp(key, "Shmem:"))
+			m->shmem = v;
+		else if (!strcmp(key, "Slab:"))
+			m->slab = v;
+	}
+	fclose(f);
+	m->pcp = read_pcp_kb();
+}
+
+/*
+ * Memory in use, in bytes, except clean file cache and free pages:
+ * MemTotal - MemFree - per-CPU free pages - Buffers - (Cached - Shmem).
+ * It counts slab, page tables, kernel stacks, vmalloc, percpu, anonymous
+ * memory and shmem pages (a memfd's pages are Shmem, inside Cached), so
+ * nothing an object costs escapes it; the page cache of the host's files
+ * (read over 9p) does not count, nor do free pages that MemFree misses
+ * because they wait on a CPU's list (megabytes, as much as the objects).
+ */
+static long long mem_used(const struct mem *m)
+{
+	return (m->total - m->free - m->pcp - m->buffers - (m->cached - m->shmem)) * 1024;
+}
+
+static bool can_drop_caches = true;
+
+/* Let RCU-deferred frees finish and drop clean caches before a baseline. */
+static void mem_settle(void)
+{
+	FILE *f;
+
+	sync();
+	if (can_drop_caches) {
+		f = fopen("/proc/sys/vm/drop_caches", "w");
+		if (!f || fputs("3", f) < 0 || fclose(f) != 0)
+			can_drop_caches = false;
+	}
+	usleep(500 * 1000);
+}
+
+#define MEM_REPS 3
+
+/* Kernel memory per refpool object of @size bytes, @count of them at once. */
+static void mem_refpool(const char *name, const char *slab_name, uint64_t size,
+			uint64_t count)
+{
+	struct mem before, after;
+	struct series *s, *sl;
+	char what[160];
+	rp_handle_t *h;
+	uint64_t i;
+	int r;
+
+	snprintf(what, sizeof(what),
+		 "rp_create_from %" PRIu64 " B x %" PRIu64 ": growth of memory in use, per object",
+		 size, count);
+	s = series_new(name, "B/obj", AGG_MEDIAN, 0, what);
+	sl = series_new(slab_name, "B/obj", AGG_MEDIAN, 0, "its Slab part");
+	h = calloc(count, sizeof(*h));
+	if (!h)
+		die("out of memory");
+	memset(buf, 0x5a, size);
+	for (r = 0; r < MEM_REPS; r++) {
+		mem_settle();
+		read_meminfo(&before);
+		for (i = 0; i < count; i++)
+			ok(rp_create_from(pool, buf, size, 0, &h[i]), "rp_create_from");
+		read_meminfo(&after);
+		series_add(s, (double)(mem_used(&after) - mem_used(&before)) / (double)count);
+		series_add(sl, (double)(after.slab - before.slab) * 1024 / (double)count);
+		for (i = 0; i < count; i++)
+			ok(rp_put(pool, h[i]), "rp_put");
+	}
+	free(h);
+	series_show(s);
+	series_show(sl);
+}
+
+/* The same for memfds of @size bytes with one byte written (a page exists). */
+static void mem_memfd(const char *name, const char *slab_name, uint64_t size,
+		      uint64_t count)
+{
+	struct mem before, after;
+	struct series *s, *sl;
+	char what[160];
+	uint64_t i;
+	int *fds;
+	int r;
+
+	snprintf(what, sizeof(what),
+		 "memfd_create + ftruncate %" PRIu64 " + write 1 B, x %" PRIu64 " open at once, per memfd",
+		 size, count);
+	s = series_new(name, "B/obj", AGG_MEDIAN, 0, what);
+	sl = series_new(slab_name, "B/obj", AGG_MEDIAN, 0, "its Slab part");
+	fds = calloc(count, sizeof(*fds));
+	if (!fds)
+		die("out of memory");
+	for (r = 0; r < MEM_REPS; r++) {
+		mem_settle();
+		read_meminfo(&before);
+		for (i = 0; i < count; i++) {
+			fds[i] = sys_ok(memfd_create("bench", MFD_CLOEXEC), "memfd_create");
+			sys_ok(ftruncate(fds[i], size), "ftruncate");
+			if (pwrite(fds[i], "x", 1, 0) != 1)
+				die("pwrite memfd: %s", strerror(errno));
+		}
+		read_meminfo(&after);
+		series_add(s, (double)(mem_used(&after) - mem_used(&before)) / (double)count);
+		series_add(sl, (double)(after.slab - before.slab) * 1024 / (double)count);
+		for (i = 0; i < count; i++)
+			close(fds[i]);
+	}
+	free(fds);
+	series_show(s);
+	series_show(sl);
+}
+
+/* ---- threads ------------------------------------------------------------------ */
+
+struct worker {
+	pthread_t tid;
+	int cpu;
+	rp_handle_t h;
+	uint64_t iters;
+	double t0, t1;
+	int err;
+};
+
+static pthread_barrier_t start_line;
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	cpu_set_t set;
+	rp_handle_t h;
+	uint64_t i;
+	int ret;
+
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);	/* best effort */
+	pthread_barrier_wait(&start_line);
+	w->t0 = now_ns();
+	for (i = 0; i < w->iters; i++) {
+		ret = rp_dup(pool, w->h, &h);
+		if (ret == 0)
+			ret = rp_put(pool, h);
+		if (ret < 0) {
+			w->err = ret;
+			break;
+		}
+	}
+	w->t1 = now_ns();
+	return NULL;
+}
+
+/* dup+put pairs per second of @nthreads threads, each on its own object. */
+static double threads_run(struct worker *w, int nthreads, uint64_t iters, int ncpu)
+{
+	double start = INFINITY, end = 0;
+	int i, ret;
+
+	if (pthread_barrier_init(&start_line, NULL, nthreads))
+		die("pthread_barrier_init");
+	for (i = 0; i < nthreads; i++) {
+		w[i].cpu = i % ncpu;
+		w[i].iters = iters;
+		w[i].err = 0;
+		ret = pthread_create(&w[i].tid, NULL, worker_main, &w[i]);
+		if (ret)
+			die("pthread_create: %s", strerror(ret));
+	}
+	for (i = 0; i < nthreads; i++) {
+		pthread_join(w[i].tid, NULL);
+		if (w[i].err)
+			die("thread %d: rp_dup/rp_put: %s", i, strerror(-w[i].err));
+		if (w[i].t0 < start)
+			start = w[i].t0;
+		if (w[i].t1 > end)
+			end = w[i].t1;
+	}
+	pthread_barrier_destroy(&start_line);
+	return (double)nthreads * (double)iters / ((end - start) / 1e9);
+}
+
+/*
+ * Throughput of 1 and of @nthreads threads, each on its own object and
+ * handle of one session; the two alternate, round by round.
+ */
+static void threads_measure(int nthreads, int ncpu)
+{
+	struct worker *w = calloc(nthreads, sizeof(*w));
+	double pair_ns = series_value(series_get("dup_put"));
+	struct series *one, *many;
+	uint64_t iters;
+	char what[160];
+	int i, r;
+
+	if (!w)
+		die("out of memory");
+	for (i = 0; i < nthreads; i++)
+		ok(rp_create(pool, 16, 0, 0, &w[i].h), "rp_create");
+	iters = (uint64_t)(opt.target_ns / pair_ns);
+	if (iters < 1000)
+		iters = 1000;
+	one = series_new("dup_put_1thread", "pairs/s", AGG_MAX, iters,
+			 "rp_dup + rp_put pairs per second, 1 thread");
+	snprintf(what, sizeof(what),
+		 "rp_dup + rp_put pairs per second, %d threads of one session, each on its own object",
+		 nthreads);
+	many = series_new("dup_put_nthreads", "pairs/s", AGG_MAX, iters, what);
+	threads_run(w, nthreads, iters / 10, ncpu);	/* warm up */
+	for (r = 0; r < opt.reps; r++) {
+		settle();
+		series_add(one, threads_run(w, 1, iters, ncpu));
+		settle();
+		series_add(many, threads_run(w, nthreads, iters, ncpu));
+	}
+	for (i = 0; i < nthreads; i++)
+		ok(rp_put(pool, w[i].h), "rp_put");
+	free(w);
+	series_show(one);
+	series_show(many);
+}
+
+/* ---- the table --------------------------------------------------------------- */
+
+enum goal_kind { NO_GOAL, GOAL_LE, GOAL_GE };
+
+/*
+ * One line of the table: a figure (series a), what it is compared with
+ * (series b times vs_scale), the ratio factor * a/b (or factor * b/a for a
+ * speedup) of the two figures, and the goal. For a paired row (both series
+ * measured round by round, side by side) the ratio is also taken round by
+ * round: the spread of those ratios says how much the host's load moved
+ * the figure, and their median is kept in the JSON.
+ */
+struct row {
+	const char *group;
+	const char *name;
+	const struct series *a, *b;
+	const char *vs;		/* how the table names b */
+	double vs_scale;
+	double factor;
+	bool inv;		/* ratio = b / a: a speedup */
+	bool paired;
+	const char *ratio_def;
+	enum goal_kind goal;
+	double goal_value;
+	bool goal_on_value;	/* the goal bounds the figure, not the ratio */
+	const char *goal_unit;
+	/* computed */
+	double value, vs_value, ratio, ratio_spread, ratio_median;
+	int pairs;
+	const char *why;	/* not measured: the reason */
+};
+
+static struct row rows[48];
+static int nrows;
+
+static struct row *add_row(const char *group, const char *name, const char *a,
+			   const char *b, const char *vs, double vs_scale, double factor,
+			   bool inv, bool paired, const char *ratio_def)
+{
+	double q[MAX_ROUNDS], x, y;
+	struct row *r;
+	int i;
+
+	if (nrows == (int)(sizeof(rows) / sizeof(rows[0])))
+		die("too many rows");
+	r = &rows[nrows++];
+	*r = (struct row){ .group = group, .name = name, .a = series_get(a),
+		.b = series_get(b), .vs = vs, .vs_scale = vs_scale, .factor = factor,
+		.inv = inv, .paired = paired, .ratio_def = ratio_def, .goal_unit = "" };
+	r->value = series_value(r->a);
+	r->vs_value = series_value(r->b) * vs_scale;
+	r->ratio = factor * (inv ? r->vs_value / r->value : r->value / r->vs_value);
+	r->ratio_spread = r->ratio_median = NAN;
+	if (paired) {
+		r->pairs = r->a->nr < r->b->nr ? r->a->nr : r->b->nr;
+		for (i = 0; i < r->pairs; i++) {
+			x = r->a->v[i];
+			y = r->b->v[i] * vs_scale;
+			q[i] = factor * (inv ? y / x : x / y);
+		}
+		if (r->pairs) {
+			r->ratio_median = median(q, r->pairs);
+			r->ratio_spread = spread(q, r->pairs);
+		}
+	}
+	if (r->a->nr == 0)
+		r->why = r->a->what;
+	else if (r->b->nr == 0)
+		r->why = r->b->what;
+	return r;
+}
+
+static void set_goal(struct row *r, enum goal_kind kind, double value)
+{
+	r->goal = kind;
+	r->goal_value = value;
+}
+
+/* How many times better than the goal (>= 1: met); NAN without a goal. */
+static double headroom(const struct row *r)
+{
+	double x = r->goal_on_value ? r->value : r->ratio;
+
+	if (r->goal == NO_GOAL || isnan(x) || x <= 0)
+		return NAN;
+	return r->goal == GOAL_LE ? r->goal_value / x : x / r->goal_value;
+}
+
+static const char *verdict(const struct row *r)
+{
+	double h = headroom(r);
+
+	if (r->goal == NO_GOAL)
+		return "-";
+	if (isnan(h))
+		return "n/a";
+	return h >= 1 ? "PASS" : "MISS";
+}
+
+static void goal_text(const struct row *r, char *out, size_t len)
+{
+	if (r->goal == NO_GOAL)
+		snprintf(out, len, "-");
+	else
+		snprintf(out, len, "%s %g%s", r->goal == GOAL_LE ? "<=" : ">=",
+			 r->goal_value, r->goal_on_value ? r->goal_unit : "");
+}
+
+static void fmt_num(double v, char *out, size_t len)
+{
+	if (isnan(v))
+		snprintf(out, len, "n/a");
+	else if (fabs(v) >= 1e6)
+		snprintf(out, len, "%.3g", v);
+	else if (fabs(v) >= 100)
+		snprintf(out, len, "%.0f", v);
+	else
+		snprintf(out, len, "%.3g", v);
+}
+
+static void print_table(FILE *f)
+{
+	char val[32], vsv[32], rat[48], gl[32], vs[64];
+	const char *group = "";
+	int i;
+
+	fprintf(f, "%-24s %16s  %-32s %14s  %-10s %s\n", "row", "measured",
+		"vs (reference)", "ratio", "goal", "result");
+	for (i = 0; i < nrows; i++) {
+		const struct row *r = &rows[i];
+		double h = headroom(r);
+
+		if (strcmp(group, r->group)) {
+			group = r->group;
+			fprintf(f, "-- %s\n", group);
+		}
+		fmt_num(r->value, val, sizeof(val));
+		fmt_num(r->vs_value, vsv, sizeof(vsv));
+		fmt_num(r->ratio, rat, sizeof(rat));
+		if (!isnan(r->ratio_spread))
+			snprintf(rat + strlen(rat), sizeof(rat) - strlen(rat), " ±%.0f%%",
+				 100 * r->ratio_spread);
+		goal_text(r, gl, sizeof(gl));
+		snprintf(vs, sizeof(vs), "%s %s", r->vs, vsv);
+		fprintf(f, "%-24s %9s %-6s  %-32s %14s  %-10s %s", r->name, val,
+			r->a->unit, vs, rat, gl, verdict(r));
+		if (!isnan(h))
+			fprintf(f, " (%.2fx)", h);
+		if (r->why)
+			fprintf(f, "  [%s]", r->why);
+		fputc('\n', f);
+	}
+	for (i = 0; i < nnotes; i++)
+		fprintf(f, "note: %s\n", notes[i]);
+	fprintf(f, "(ratio: of the best figures; ±: its spread round by round, half the IQR;"
+		" (Nx): headroom, how far past the goal, >= 1 meets it)\n");
+}
+
+/* ---- JSON -------------------------------------------------------------------- */
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s && *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static void json_num(FILE *f, double v)
+{
+	if (isnan(v) || isinf(v))
+		fputs("null", f);
+	else
+		fprintf(f, "%.6g", v);
+}
+
+static void json_key_str(FILE *f, const char *key, const char *v)
+{
+	fprintf(f, ", \"%s\": ", key);
+	json_str(f, v);
+}
+
+static void json_key_num(FILE *f, const char *key, double v)
+{
+	fprintf(f, ", \"%s\": ", key);
+	json_num(f, v);
+}
+
+static void print_json(FILE *f, const char *kernel, int ncpu)
+{
+	static const char *const aggs[] = { "best (min)", "best (max)", "median" };
+	char gl[32];
+	int i, j;
+
+	fprintf(f, "%s\n{\n  \"schema\": 1,\n  \"kernel\": ", JSON_BEGIN);
+	json_str(f, kernel);
+	fprintf(f, ",\n  \"cpus\": %d,\n  \"target_ms\": %g,\n  \"min_rounds\": %d,\n"
+		"  \"max_rounds\": %d,\n  \"quick\": %s,\n",
+		ncpu, opt.target_ns / 1e6, opt.reps, opt.max_reps, opt.quick ? "true" : "false");
+	fputs("  \"vgem\": ", f);
+	json_str(f, vgem_why[0] ? vgem_why : drm_path);
+	fputs(",\n  \"series\": [\n", f);
+	for (i = 0; i < nseries; i++) {
+		const struct series *s = &all_series[i];
+
+		fputs("    {\"name\": ", f);
+		json_str(f, s->name);
+		json_key_num(f, "value", series_value(s));
+		json_key_str(f, "unit", s->unit);
+		json_key_str(f, "of_rounds", aggs[s->agg]);
+		fprintf(f, ", \"iters\": %" PRIu64, s->iters);
+		json_key_str(f, "what", s->what);
+		fputs(", \"rounds\": [", f);
+		for (j = 0; j < s->nr; j++) {
+			if (j)
+				fputs(", ", f);
+			json_num(f, s->v[j]);
+		}
+		fprintf(f, "]}%s\n", i + 1 < nseries ? "," : "");
+	}
+	fputs("  ],\n  \"rows\": [\n", f);
+	for (i = 0; i < nrows; i++) {
+		const struct row *r = &rows[i];
+
+		goal_text(r, gl, sizeof(gl));
+		fputs("    {\"name\": ", f);
+		json_str(f, r->name);
+		json_key_str(f, "group", r->group);
+		json_key_num(f, "value", r->value);
+		json_key_str(f, "unit", r->a->unit);
+		json_key_str(f, "vs", r->vs);
+		json_key_num(f, "vs_value", r->vs_value);
+		json_key_num(f, "ratio", r->ratio);
+		json_key_str(f, "ratio_def", r->ratio_def);
+		json_key_num(f, "ratio_spread", r->ratio_spread);
+		json_key_num(f, "ratio_median_of_rounds", r->ratio_median);
+		fprintf(f, ", \"pairs\": %d", r->pairs);
+		json_key_str(f, "goal", gl);
+		json_key_str(f, "goal_on", r->goal == NO_GOAL ? "" :
+			     r->goal_on_value ? "value" : "ratio");
+		json_key_num(f, "headroom", headroom(r));
+		json_key_str(f, "result", verdict(r));
+		if (r->why)
+			json_key_str(f, "why", r->why);
+		fprintf(f, "}%s\n", i + 1 < nrows ? "," : "");
+	}
+	fputs("  ],\n  \"notes\": [", f);
+	for (i = 0; i < nnotes; i++) {
+		fputs(i ? ",\n    " : "\n    ", f);
+		json_str(f, notes[i]);
+	}
+	fprintf(f, "%s]\n}\n%s\n", nnotes ? "\n  " : "", JSON_END);
+}
+
+/* ---- main -------------------------------------------------------------------- */
+
+static void usage(void)
+{
+	fputs("usage: refpool-bench [--json] [--quick] [--target-ms MS] [--rounds N] [--max-rounds N]\n",
+	      stderr);
+	exit(2);
+}
+
+static void build_rows(int ncpu)
+{
+	static const char *const G_FLOOR = "floor", *const G_HANDLE = "one handle",
+		*const G_CREATE = "create + destroy (ratio: speedup = alternative / refpool)",
+		*const G_SHARE = "sharing", *const G_INTERN = "interning",
+		*const G_GC = "collector (ns per object)",
+		*const G_MEM = "kernel memory (bytes per object)",
+		*const G_THR = "threads (dup+put pairs per second)";
+	static char thr_name[40], thr_def[64];
+	struct row *r;
+
+	add_row(G_FLOOR, "null_ioctl", "null_ioctl", "getppid", "getppid", 1, 1, false, true,
+		"null_ioctl / getppid");
+
+	r = add_row(G_HANDLE, "dup_put", "dup_put", "null_ioctl", "2x null_ioctl", 2, 1, false,
+		    true, "dup_put / (2 null_ioctl)");
+	set_goal(r, GOAL_LE, 1.3);
+	add_row(G_HANDLE, "info", "info", "null_ioctl", "null_ioctl", 1, 1, false, true,
+		"info / null_ioctl");
+	add_row(G_HANDLE, "read_64", "read_64", "null_ioctl", "null_ioctl", 1, 1, false, true,
+		"read_64 / null_ioctl");
+	add_row(G_HANDLE, "write_64", "write_64", "null_ioctl", "null_ioctl", 1, 1, false, true,
+		"write_64 / null_ioctl");
+	add_row(G_HANDLE, "read_64k", "read_64k", "null_ioctl", "null_ioctl", 1, 1, false, true,
+		"read_64k / null_ioctl");
+	add_row(G_HANDLE, "write_64k", "write_64k", "null_ioctl", "null_ioctl", 1, 1, false, true,
+		"write_64k / null_ioctl");
+
+	r = add_row(G_CREATE, "create_16_vs_memfd", "create_put_16", "memfd_16", "memfd_16",
+		    1, 1, true, true, "memfd_16 / create_put_16");
+	set_goal(r, GOAL_GE, 5);
+	r = add_row(G_CREATE, "create_16_vs_shm", "create_put_16", "shm_16", "shm_16",
+		    1, 1, true, true, "shm_16 / create_put_16");
+	set_goal(r, GOAL_GE, 5);
+	r = add_row(G_CREATE, "create_16_vs_vgem", "create_put_16", "vgem_dumb_16",
+		    "vgem_dumb_16", 1, 1, true, true, "vgem_dumb_16 / create_put_16");
+	set_goal(r, GOAL_GE, 2);
+	r = add_row(G_CREATE, "create_4k_vs_memfd_mmap", "create_put_4k", "memfd_mmap_4k",
+		    "memfd_mmap_4k", 1, 1, true, true, "memfd_mmap_4k / create_put_4k");
+	set_goal(r, GOAL_GE, 3);
+	add_row(G_CREATE, "create_4k_vs_memfd", "create_put_4k", "memfd_4k", "memfd_4k",
+		1, 1, true, true, "memfd_4k / create_put_4k");
+	add_row(G_CREATE, "create_4k_vs_shm", "create_put_4k", "shm_4k", "shm_4k",
+		1, 1, true, true, "shm_4k / create_put_4k");
+	add_row(G_CREATE, "create_4k_vs_vgem", "create_put_4k", "vgem_dumb_4k", "vgem_dumb_4k",
+		1, 1, true, true, "vgem_dumb_4k / create_put_4k");
+	add_row(G_CREATE, "create_1m_vs_memfd", "create_put_1m", "memfd_1m", "memfd_1m",
+		1, 1, true, true, "memfd_1m / create_put_1m");
+	add_row(G_CREATE, "create_1m_vs_shm", "create_put_1m", "shm_1m", "shm_1m",
+		1, 1, true, true, "shm_1m / create_put_1m");
+	add_row(G_CREATE, "create_1m_vs_vgem", "create_put_1m", "vgem_dumb_1m", "vgem_dumb_1m",
+		1, 1, true, true, "vgem_dumb_1m / create_put_1m");
+
+	r = add_row(G_SHARE, "export_import", "export_import", "prime_export_import",
+		    "prime_export_import", 1, 1, false, true,
+		    "export_import / prime_export_import");
+	set_goal(r, GOAL_LE, 1);
+
+	r = add_row(G_INTERN, "intern_hit_16", "intern_hit_16", "null_ioctl", "2x null_ioctl",
+		    2, 1, false, true, "intern_hit_16 / (2 null_ioctl)");
+	set_goal(r, GOAL_LE, 1.5);
+	add_row(G_INTERN, "intern_hit_4k", "intern_hit_4k", "null_ioctl", "2x null_ioctl",
+		2, 1, false, true, "intern_hit_4k / (2 null_ioctl)");
+	add_row(G_INTERN, "intern_new_16", "intern_new_16", "null_ioctl", "2x null_ioctl",
+		2, 1, false, true, "intern_new_16 / (2 null_ioctl)");
+	add_row(G_INTERN, "intern_new_4k", "intern_new_4k", "null_ioctl", "2x null_ioctl",
+		2, 1, false, true, "intern_new_4k / (2 null_ioctl)");
+
+	add_row(G_GC, "gc_1e4", "gc_1e4", "null_ioctl", "null_ioctl", 1, 1, false, false,
+		"gc_1e4 per object / null_ioctl");
+	add_row(G_GC, "gc_1e5", "gc_1e5", "gc_1e4", "gc_1e4", 1, 10, false, true,
+		"time(10^5) / time(10^4)");
+	r = add_row(G_GC, "gc_1e6", "gc_1e6", "gc_1e5", "gc_1e5", 1, 10, false, true,
+		    "time(10^6) / time(10^5)");
+	set_goal(r, GOAL_LE, 12);
+
+	r = add_row(G_MEM, "mem_16", "mem_16", "mem_memfd_16", "memfd_16", 1, 1, false, false,
+		    "mem_16 / mem_memfd_16");
+	set_goal(r, GOAL_LE, 128);
+	r->goal_on_value = true;
+	r->goal_unit = " B";
+	add_row(G_MEM, "mem_4k", "mem_4k", "mem_memfd_4k", "memfd_4k", 1, 1, false, false,
+		"mem_4k / mem_memfd_4k");
+
+	snprintf(thr_name, sizeof(thr_name), "dup_put_%dthreads", ncpu);
+	snprintf(thr_def, sizeof(thr_def), "throughput(%d threads) / throughput(1 thread)", ncpu);
+	r = add_row(G_THR, thr_name, "dup_put_nthreads", "dup_put_1thread", "1 thread", 1, 1,
+		    false, true, thr_def);
+	set_goal(r, GOAL_GE, 0.8 * ncpu);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t mem_count = 100000, memfd_count = 10000;
+	const char *no_vgem;
+	struct utsname uts;
+	char kernel[200];
+	struct rlimit rl;
+	int i, ncpu;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			opt.json = true;
+		} else if (!strcmp(argv[i], "--quick")) {
+			opt.quick = true;
+			opt.target_ns = 10e6;
+			opt.reps = 5;
+			opt.max_reps = 5;
+		} else if (!strcmp(argv[i], "--target-ms") && i + 1 < argc) {
+			opt.target_ns = atof(argv[++i]) * 1e6;
+			if (!(opt.target_ns > 0))
+				usage();
+		} else if ((!strcmp(argv[i], "--rounds") || !strcmp(argv[i], "--reps")) &&
+			   i + 1 < argc) {
+			opt.reps = atoi(argv[++i]);
+			if (opt.reps < 1 || opt.reps > MAX_ROUNDS)
+				usage();
+			if (opt.max_reps < opt.reps)
+				opt.max_reps = opt.reps;
+		} else if (!strcmp(argv[i], "--max-rounds") && i + 1 < argc) {
+			opt.max_reps = atoi(argv[++i]);
+			if (opt.max_reps < 1 || opt.max_reps > MAX_ROUNDS)
+				usage();
+			if (opt.reps > opt.max_reps)
+				opt.reps = opt.max_reps;
+		} else {
+			usage();
+		}
+	}
+	t_start = now_ns();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	uname(&uts);
+	snprintf(kernel, sizeof(kernel), "%s %s", uts.release, uts.version);
+	ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu < 1)
+		ncpu = 1;
+	/* memfds are fds: room for the memory rows' 10^4 at once */
+	rl.rlim_cur = rl.rlim_max = memfd_count + 1024;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		getrlimit(RLIMIT_NOFILE, &rl);
+		if (rl.rlim_cur < memfd_count + 64) {
+			memfd_count = rl.rlim_cur > 1088 ? rl.rlim_cur - 64 : 1024;
+			note("RLIMIT_NOFILE is %llu: memfd memory measured over %" PRIu64 " memfds",
+			     (unsigned long long)rl.rlim_cur, memfd_count);
+		}
+	}
+	buf = aligned_alloc(4096, MIB);
+	if (!buf)
+		die("out of memory");
+	memset(buf, 0x5a, MIB);
+	memset(ival_hit, 'E', sizeof(ival_hit));
+	ival_tag = (uint64_t)now_ns() ^ ((uint64_t)getpid() << 40);
+
+	/*
+	 * Stay on CPU 0: a process that has run on both vCPUs makes every
+	 * munmap() send a TLB-shootdown IPI to the other one, whose qemu
+	 * thread may be asleep (the threads rows pin their own threads).
+	 */
+	{
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(0, &set);
+		if (sched_setaffinity(0, sizeof(set), &set) == -1)
+			note("sched_setaffinity(CPU 0): %s", strerror(errno));
+	}
+	ok(rp_open(&pool), "rp_open /dev/refpool");
+	pool_fd = rp_fd(pool);
+	ok(rp_create(pool, 16, 0, 0, &h_small), "rp_create");
+	ok(rp_create(pool, 64 * KIB, 0, 0, &h_big), "rp_create");
+	ok(rp_create(pool, 4 * KIB, 0, 0, &h_exp), "rp_create");
+	vgem_open();
+	no_vgem = vgem_why[0] ? vgem_why : NULL;
+	if (no_vgem)
+		note("GEM rows not measured: %s", no_vgem);
+	progress("kernel %s, %d CPUs", uts.release, ncpu);
+
+	run_loops(no_vgem);
+
+	if (ncpu > 1) {
+		threads_measure(ncpu, ncpu);
+	} else {
+		series_new("dup_put_1thread", "pairs/s", AGG_MAX, 0, "one CPU: no parallel run");
+		series_new("dup_put_nthreads", "pairs/s", AGG_MAX, 0, "one CPU: no parallel run");
+	}
+
+	mem_refpool("mem_16", "mem_16_slab", 16, mem_count);
+	mem_refpool("mem_4k", "mem_4k_slab", 4096, mem_count);
+	mem_memfd("mem_memfd_16", "mem_memfd_16_slab", 16, memfd_count);
+	mem_memfd("mem_memfd_4k", "mem_memfd_4k_slab", 4096, memfd_count);
+	if (!can_drop_caches)
+		note("could not write /proc/sys/vm/drop_caches (not root?): memory rows are noisier");
+
+	/* last: 10^6 objects take the most time and memory */
+	gc_measure();
+
+	build_rows(ncpu);
+	if (opt.json)
+		print_json(stdout, kernel, ncpu);
+	else
+		print_table(stdout);
+
+	ok(rp_put(pool, h_small), "rp_put");
+	ok(rp_put(pool, h_big), "rp_put");
+	ok(rp_put(pool, h_exp), "rp_put");
+	rp_close(pool);
+	if (drm_fd >= 0) {
+		vgem_destroy(gem_exp);
+		close(drm_fd);
+		close(drm_fd2);
+	}
+	return 0;
+}

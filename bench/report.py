@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""bench/report.py — the host side of bench/run.
+
+    report.py RAW.json OUT.json [--dat DIR] [--set KEY=VALUE]...
+
+Reads the JSON that refpool-bench printed in the VM, adds the --set
+annotations under "host", writes it to OUT.json, prints the table (each
+ratio beside its goal and PASS/MISS) and, with --dat, writes the two data
+files bench/plot.gp draws: DIR/goals.dat (rows with a goal) and
+DIR/info.dat (the others). Exit status 1 if the JSON is not what
+refpool-bench writes.
+"""
+import json
+import math
+import sys
+
+
+def num(v):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "n/a"
+    a = abs(v)
+    if a >= 1e6:
+        return f"{v:.3g}"
+    if a >= 100:
+        return f"{v:.0f}"
+    return f"{v:.3g}"
+
+
+def table(doc):
+    out = []
+    out.append(f"{'row':<24} {'measured':>16}  {'vs (reference)':<32} {'ratio':>14}  "
+               f"{'goal':<10} result")
+    group = None
+    for r in doc["rows"]:
+        if r["group"] != group:
+            group = r["group"]
+            out.append(f"-- {group}")
+        vs = f"{r['vs']} {num(r['vs_value'])}"
+        ratio = num(r["ratio"])
+        if r.get("ratio_spread") is not None:
+            ratio += f" \u00b1{100 * r['ratio_spread']:.0f}%"
+        line = (f"{r['name']:<24} {num(r['value']):>9} {r['unit']:<6}  {vs:<32} "
+                f"{ratio:>14}  {r['goal']:<10} {r['result']}")
+        if r.get("headroom") is not None:
+            line += f" ({r['headroom']:.2f}x)"
+        if r.get("why"):
+            line += f"  [{r['why']}]"
+        out.append(line)
+    for n in doc.get("notes", []):
+        out.append(f"note: {n}")
+    verdicts = [r["result"] for r in doc["rows"] if r["result"] != "-"]
+    out.append(f"goals: {verdicts.count('PASS')} PASS, {verdicts.count('MISS')} MISS"
+               + (f", {verdicts.count('n/a')} not measured" if "n/a" in verdicts else "")
+               + "\n(ratio: of the best figures; \u00b1: its spread round by round, half the IQR;"
+               + " (Nx): headroom, how far past the goal, >= 1 meets it)")
+    return "\n".join(out)
+
+
+def q(s):
+    return '"' + s.replace('"', "'") + '"'
+
+
+def write_dat(doc, d):
+    with open(f"{d}/goals.dat", "w") as g, open(f"{d}/info.dat", "w") as f:
+        g.write("# idx name headroom state(1 pass, 0 miss, -1 n/a) label\n")
+        f.write("# idx name ratio label\n")
+        gi = fi = 0
+        for r in doc["rows"]:
+            if r["result"] != "-":
+                h = r.get("headroom")
+                ratio = r["value"] if r["goal_on"] == "value" else r["ratio"]
+                unit = " B" if r["goal_on"] == "value" else "x"
+                if h is None:
+                    state, h, label = -1, 1.0, "n/a"
+                else:
+                    state = 1 if h >= 1 else 0
+                    label = f"{r['result']} {h:.2f}x"
+                name = r["name"].replace("_vs_", "\\nvs ")
+                shown = num(ratio) + unit if ratio is not None else "n/a"
+                if r["goal_on"] == "ratio" and r.get("ratio_spread") is not None:
+                    shown += f" \u00b1{100 * r['ratio_spread']:.0f}%"
+                tic = f"{name}\\n{shown}\\n(goal {r['goal']})"
+                g.write(f"{gi} {q(tic)} {h:.6g} {state} {q(label)}\n")
+                gi += 1
+            elif r.get("ratio") is not None and r["ratio"] > 0:
+                f.write(f"{fi} {q(r['ratio_def'])} {r['ratio']:.6g} "
+                        f"{q(num(r['ratio']) + 'x')}\n")
+                fi += 1
+
+
+def main(argv):
+    args, dat, sets = [], None, {}
+    i = 1
+    while i < len(argv):
+        if argv[i] == "--dat" and i + 1 < len(argv):
+            dat = argv[i + 1]
+            i += 2
+        elif argv[i] == "--set" and i + 1 < len(argv):
+            k, _, v = argv[i + 1].partition("=")
+            sets[k] = v
+            i += 2
+        else:
+            args.append(argv[i])
+            i += 1
+    if len(args) != 2:
+        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+        return 2
+    try:
+        with open(args[0]) as fh:
+            doc = json.load(fh)
+        if doc.get("schema") != 1 or not isinstance(doc.get("rows"), list):
+            raise ValueError("not refpool-bench's JSON (schema 1)")
+    except (OSError, ValueError) as e:
+        print(f"bench/report.py: {args[0]}: {e}", file=sys.stderr)
+        return 1
+    if sets:
+        doc["host"] = sets
+    with open(args[1], "w") as fh:
+        json.dump(doc, fh, indent=2)
+        fh.write("\n")
+    print(table(doc))
+    if dat:
+        write_dat(doc, dat)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
