@@ -217,3 +217,42 @@ dkms-uninstall:
 python-test: setup lib
 	scripts/python-test
 # ---- end packaging -------------------------------------------------------------
+
+# ---- reliability: stress, fault injection, unload, memcg (issue "Reliability") --
+#   make tests          build tests/refpool-fuzz, -faultinject, -leftovers, -memcg
+#   make stress         the long model-checked fuzz run (tests/refpool-fuzz --long:
+#                       30 min, 6 processes x 4 threads, random kills) on the
+#                       Debian kernel; STRESS_ARGS= to change it (--seconds S,
+#                       --procs P, --threads T, --seed N, ...). Run it alone.
+#   make check-debug    build the debug kernel if missing, then on it: the whole
+#                       selftest suite, the bounded fuzz run (60 s), the
+#                       fault-injection driver, 100 insmod/rmmod cycles and the
+#                       memcg test (tests/check-debug); a summary of figures;
+#                       fails on any failure or kernel report (KASAN, lockdep,
+#                       kmemleak, refcount_t, WARNING)
+# See the comment at the top of each program in tests/ for what it checks.
+RELIABILITY_PROGS := tests/refpool-fuzz tests/refpool-faultinject \
+	tests/refpool-leftovers tests/refpool-memcg
+STRESS_ARGS ?= --long
+
+.PHONY: tests stress check-debug tests-clean
+
+tests: $(RELIABILITY_PROGS)
+
+$(RELIABILITY_PROGS): tests/%: tests/%.c $(LIB_A) userspace/include/refpool.h \
+		uapi/linux/refpool.h
+	$(CC) $(USER_CFLAGS) -pthread -o $@ $< $(LIB_A)
+
+stress: setup
+	$(MAKE) all tests KDIR=$(VM_KDIR)
+	scripts/vm-run --timeout 7200 -- $(CURDIR)/tests/refpool-fuzz $(STRESS_ARGS)
+
+check-debug: setup
+	$(MAKE) lib cli selftests tests
+	tests/check-debug
+
+tests-clean:
+	rm -f $(RELIABILITY_PROGS)
+
+clean: tests-clean
+# ---- end reliability -----------------------------------------------------------

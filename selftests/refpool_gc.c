@@ -573,6 +573,7 @@ TEST_F_TIMEOUT(gc, concurrent_collections_free_each_object_once, 120)
 struct builder {
 	struct rp_pool *p;
 	rp_handle_t heads[2];	/* slot 0: first node of the list */
+	unsigned int max;	/* nodes at most */
 	atomic_int stop;
 	atomic_int done;
 	unsigned int built;
@@ -584,7 +585,7 @@ static void *builder_fn(void *arg)
 	struct builder *b = arg;
 	unsigned int i;
 
-	for (i = 0; i < BUILD_MAX && !b->err && !atomic_load(&b->stop); i++) {
+	for (i = 0; i < b->max && !b->err && !atomic_load(&b->stop); i++) {
 		rp_handle_t head = b->heads[i % 2], node, first;
 
 		if (rpm_create(b->p, SZ, 2, 20000 + i, &node)) {
@@ -611,7 +612,7 @@ static void *builder_fn(void *arg)
 
 TEST_F_TIMEOUT(gc, collections_racing_a_builder_free_nothing_reachable, 600)
 {
-	struct builder b = { .p = self->p };
+	struct builder b = { .p = self->p, .max = rpm_scaled(BUILD_MAX, 500) };
 	unsigned int l, k, n, runs = 0, seen = 0;
 	rp_handle_t cur, next;
 	struct rp_stats st;
@@ -676,7 +677,7 @@ TEST_F_TIMEOUT(gc, call_during_another_collection_gets_a_new_one, 300)
 
 	ASSERT_EQ(0, rp_create(self->p, 0, 1, 0, &big));
 	prev = big;
-	for (i = 1; i < 20000; i++) {
+	for (i = 1; i < rpm_scaled(20000, 1000); i++) {
 		ASSERT_EQ(0, rp_create(self->p, 0, 1, 0, &next));
 		ASSERT_EQ(0, rp_link(self->p, prev, 0, next));
 		if (prev != big)
@@ -723,7 +724,7 @@ TEST_F_TIMEOUT(gc, call_during_another_collection_gets_a_new_one, 300)
 
 TEST_F_TIMEOUT(gc, chain_put_during_a_collection_frees_it_before_returning, 600)
 {
-	unsigned int try, late = 0;
+	unsigned int try, late = 0, len = rpm_scaled(RACE_CHAIN, 2000);
 	uint64_t max_left = 0, gc_ms;
 	atomic_int *ctl;	/* [0] stop, [1] collections started */
 	struct rp_stats st;
@@ -739,7 +740,7 @@ TEST_F_TIMEOUT(gc, chain_put_during_a_collection_frees_it_before_returning, 600)
 
 		ASSERT_EQ(0, rp_create(self->p, 0, 1, 0, &head));
 		prev = head;
-		for (i = 1; i < RACE_CHAIN; i++) {
+		for (i = 1; i < len; i++) {
 			ASSERT_EQ(0, rp_create(self->p, 0, 1, 0, &next));
 			ASSERT_EQ(0, rp_link(self->p, prev, 0, next));
 			if (prev != head)
@@ -786,7 +787,7 @@ TEST_F_TIMEOUT(gc, chain_put_during_a_collection_frees_it_before_returning, 600)
 	}
 	EXPECT_EQ(0, late) {
 		TH_LOG("%u of %u puts of a %u-object chain's head returned with objects alive (up to %llu)",
-		       late, RACE_TRIES, RACE_CHAIN,
+		       late, RACE_TRIES, len,
 		       (unsigned long long)max_left);
 	}
 }
@@ -924,8 +925,8 @@ TEST_F_TIMEOUT(gc_auto, collections_during_building_keep_it_whole, 300)
 	ASSERT_EQ(0, rpt_param_set(RPM_GC_THRESHOLD, "1"));
 	ASSERT_EQ(0, rpm_create(self->p, SZ, 1, 0, &first));
 	prev = first;
-	/* Build until a few collections ran meanwhile. */
-	for (n = 1; n < BUILD_MAX; n++) {
+	/* Build until a few collections ran meanwhile: n objects so far. */
+	for (n = 1; n < rpm_scaled(BUILD_MAX, 500); n++) {
 		ASSERT_EQ(0, rpm_create(self->p, SZ, 1, n, &next));
 		ASSERT_EQ(0, rp_link(self->p, prev, 0, next));
 		if (prev != first)
@@ -933,11 +934,12 @@ TEST_F_TIMEOUT(gc_auto, collections_during_building_keep_it_whole, 300)
 		prev = next;
 		if (n % 16 == 0) {
 			GET_STATS(self->p, &st);
-			if (n >= 300 && st.gc_runs >= self->base.gc_runs + 5)
+			if (n >= 300 && st.gc_runs >= self->base.gc_runs + 5) {
+				n++;
 				break;
+			}
 		}
 	}
-	n++;
 	ASSERT_EQ(0, rp_link(self->p, prev, 0, first));
 	ASSERT_EQ(0, rp_put(self->p, prev));
 	EXPECT_EQ(0, wait_runs(self->p, self->base.gc_runs, 30000, &st));

@@ -334,16 +334,18 @@ TEST_F(links, closing_the_session_frees_a_linked_structure)
 
 TEST_F_TIMEOUT(links, chain_of_a_million_freed_by_putting_its_head, 900)
 {
+	unsigned int i, chain = rpm_scaled(CHAIN, 1000);
 	rp_handle_t head, prev, next;
 	struct rp_stats st;
-	unsigned int i;
 
-	if (self->base.max_objects < self->base.objects + CHAIN)
+	if (self->base.max_objects < self->base.objects + chain)
 		SKIP(return, "max_objects %llu leaves no room for %u objects",
-		     (unsigned long long)self->base.max_objects, CHAIN);
+		     (unsigned long long)self->base.max_objects, chain);
+	if (chain != CHAIN)
+		TH_LOG("a chain of %u objects ($REFPOOL_SCALE)", chain);
 	ASSERT_EQ(0, rp_create(self->p, 0, 1, 0, &head));
 	prev = head;
-	for (i = 1; i < CHAIN; i++) {
+	for (i = 1; i < chain; i++) {
 		ASSERT_EQ(0, rp_create(self->p, 0, 1, 0, &next)) {
 			TH_LOG("object %u of the chain", i);
 		}
@@ -359,7 +361,7 @@ TEST_F_TIMEOUT(links, chain_of_a_million_freed_by_putting_its_head, 900)
 	ASSERT_EQ(0, rp_put(self->p, prev));
 
 	GET_STATS(self->p, &st);
-	EXPECT_EQ(self->base.objects + CHAIN + 1, st.objects);
+	EXPECT_EQ(self->base.objects + chain + 1, st.objects);
 	EXPECT_EQ(self->base.bytes + 8, st.bytes);
 	EXPECT_EQ(self->base.session_handles + 1, st.session_handles);
 	EXPECT_EQ(1, rpm_refs(self->p, head));

@@ -850,7 +850,7 @@ static void *racing_lookups(void *data)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(tokens, lookup_racing_with_last_put, 120)
+TEST_F_TIMEOUT(tokens, lookup_racing_with_last_put, 300)
 {
 	struct race rc = { .p = self->p };
 	pthread_t t[2];
@@ -858,7 +858,7 @@ TEST_F_TIMEOUT(tokens, lookup_racing_with_last_put, 120)
 
 	for (i = 0; i < 2; i++)
 		ASSERT_EQ(0, pthread_create(&t[i], NULL, racing_lookups, &rc));
-	for (i = 0; i < 2000; i++) {
+	for (i = 0; i < 1000; i++) {
 		rp_token_t tok;
 		rp_handle_t h;
 

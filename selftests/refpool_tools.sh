@@ -5,7 +5,9 @@
 # as a user drives them. One TAP line per check; kselftest's runner
 # prefixes them with "# ", as it does the harness programs' lines.
 
-top=$(cd "$(dirname "$0")/.." && pwd)
+# Physical paths: the runner reaches this file through a symbolic link.
+here=$(cd "$(dirname "$0")" && pwd -P)
+top=$(dirname "$here")
 ctl=$top/userspace/cli/refpoolctl
 dbg=/sys/kernel/debug/refpool
 n=0
