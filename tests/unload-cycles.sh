@@ -22,7 +22,8 @@
 # finds nothing.
 #
 # Prints one line per 10 cycles and a summary; exit 0 pass, 1 fail, 4 skip
-# (not root, or the module already loaded).
+# (not root, or the module already loaded). REFPOOL_LEFTOVERS= points to
+# another build of refpool-leftovers.
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
