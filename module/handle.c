@@ -107,6 +107,12 @@ struct rp_object *rp_handle_remove(struct rp_session *s, u32 handle)
 {
 	struct rp_object *obj;
 
+	/*
+	 * Never erase index 0: in an XA_FLAGS_ALLOC1 array that marks 0 free,
+	 * and the next xa_alloc() could then hand out handle 0.
+	 */
+	if (!handle)
+		return NULL;
 	obj = xa_erase(&s->handles, handle);
 	if (obj)
 		atomic64_dec(&s->nhandles);
@@ -124,7 +130,9 @@ struct rp_object *rp_handle_remove(struct rp_session *s, u32 handle)
  */
 int rp_handle_add(struct rp_session *s, struct rp_object *obj, u32 *handle)
 {
-	int ret = xa_alloc(&s->handles, handle, obj, xa_limit_32b, GFP_KERNEL);
+	/* never 0, even if index 0 were ever marked free (see above) */
+	int ret = xa_alloc(&s->handles, handle, obj, XA_LIMIT(1, U32_MAX),
+			   GFP_KERNEL);
 
 	if (ret)
 		return ret == -EBUSY ? -ENOSPC : ret;

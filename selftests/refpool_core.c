@@ -139,6 +139,27 @@ TEST_F(core, handles_are_nonzero_and_distinct)
 	}
 }
 
+/*
+ * A put of handle 0 (refused: -EBADF) once marked slot 0 of the handle
+ * table free, and the next handle was 0: found by tests/refpool-fuzz.
+ */
+TEST_F(core, put_of_handle_zero_leaves_handles_nonzero)
+{
+	rp_handle_t h[4];
+	unsigned int i;
+
+	/* index 0 lives in a table node only once the table has entries */
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, rp_create(self->p, 1, 0, 0, &h[i]));
+	ASSERT_EQ(-EBADF, rp_put(self->p, 0));
+	for (; i < ARRAY_SIZE(h); i++) {
+		ASSERT_EQ(0, rp_create(self->p, 1, 0, 0, &h[i]));
+		ASSERT_NE(0, h[i]);
+	}
+	ASSERT_EQ(-EBADF, rp_put(self->p, 0));
+	ASSERT_EQ(-EBADF, rp_dup(self->p, 0, &h[0]));
+}
+
 TEST_F(core, ids_are_unique_and_never_reused)
 {
 	struct rp_info a, b, c;
