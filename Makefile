@@ -2,7 +2,8 @@
 #
 # refpool: `make` builds the module, the library, the CLI and the selftests.
 #   make demo         set up (as root, from Debian's packages), boot the VM, show refpool
-#   make check        set up, lint, build, run the selftests in the VM: "N passed, N failed"
+#   make check        set up, lint, build, packaging checks (install, DKMS), the selftests
+#                     in the VM: "N passed, N failed"
 #   make install      library, header, pkg-config file, CLI (PREFIX, DESTDIR)
 #   make module       the module only (KDIR= to choose the kernel build tree)
 #
@@ -30,7 +31,7 @@ USER_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow \
 	-Iuapi -Iuserspace/include $(CFLAGS)
 
 LIB_SRCS := userspace/lib/refpool.c userspace/lib/share.c userspace/lib/token.c \
-	userspace/lib/model.c userspace/lib/strerror.c
+	userspace/lib/model.c userspace/lib/strerror.c userspace/lib/uaccess.c
 LIB_OBJS := $(LIB_SRCS:.c=.o)
 LIB_A := userspace/lib/librefpool.a
 LIB_SO := userspace/lib/librefpool.so.$(VERSION)
@@ -45,7 +46,7 @@ PC := userspace/lib/refpool.pc
 all: module lib cli demo-prog selftests
 
 help:
-	@sed -n '3,12p' Makefile
+	@sed -n '3,13p' Makefile
 
 module:
 	@test -n "$(KDIR)" || { echo "no kernel build tree: run scripts/setup (as root) or set KDIR=" >&2; exit 1; }
@@ -66,9 +67,12 @@ $(LIB_SO): $(LIB_OBJS) $(LIB_MAP)
 	ln -sf librefpool.so.$(VERSION) userspace/lib/librefpool.so.$(SOVERSION)
 	ln -sf librefpool.so.$(SOVERSION) userspace/lib/librefpool.so
 
+make_pc = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	userspace/lib/refpool.pc.in > $(1)
+
 $(PC): userspace/lib/refpool.pc.in Makefile
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+	$(call make_pc,$@)
 
 cli: $(CLI)
 
@@ -91,7 +95,9 @@ install: lib cli
 	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/librefpool.so.$(VERSION)
 	ln -sf librefpool.so.$(VERSION) $(DESTDIR)$(LIBDIR)/librefpool.so.$(SOVERSION)
 	ln -sf librefpool.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/librefpool.so
-	install -m 644 $(PC) $(DESTDIR)$(LIBDIR)/pkgconfig/refpool.pc
+	@# made here, not from $(PC): that one has the PREFIX of the last build
+	$(call make_pc,$(DESTDIR)$(LIBDIR)/pkgconfig/refpool.pc)
+	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/refpool.pc
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/refpoolctl
 
 uninstall:
@@ -110,6 +116,7 @@ VM_KDIR = $(shell scripts/env.sh --print VM_KDIR)
 check: setup
 	scripts/lint
 	$(MAKE) all KDIR=$(VM_KDIR)
+	scripts/check-packaging
 	scripts/check
 
 demo: setup

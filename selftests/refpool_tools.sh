@@ -26,7 +26,7 @@ check() {
 }
 
 echo "TAP version 13"
-echo "1..16"
+echo "1..18"
 
 tok=$(echo "shared from a shell" | "$ctl" publish)
 check publish_prints_a_token sh -c "echo '$tok' | grep -Eq '^[0-9a-f]{32}$'"
@@ -56,6 +56,30 @@ if [ -d "$tr/events/refpool" ]; then
 else
 	n=$((n + 1))
 	echo "ok $n tools.tracepoints_fire # SKIP no tracefs"
+fi
+
+# udev/60-refpool.rules as udev applies it (udevadm test runs the rules and
+# sets the node's owner and mode), from /run/udev/rules.d, which overrides
+# the packaged /usr/lib/udev/rules.d: first the rule as shipped, then the
+# group-only variant its comment tells an admin to write.
+udev_apply() {
+	mkdir -p /run/udev/rules.d &&
+		cp "$1" /run/udev/rules.d/60-refpool.rules &&
+		udevadm test --action=add /class/misc/refpool >/run/udev-test.log 2>&1 &&
+		grep -q "60-refpool.rules:[0-9]* MODE $2" /run/udev-test.log &&
+		[ "$(stat -c %a:%G /dev/refpool)" = "$3" ]
+}
+if command -v udevadm >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+	sed 's/GROUP="root", MODE="0666"/GROUP="disk", MODE="0660"/' \
+		"$top/udev/60-refpool.rules" >/run/60-refpool-group.rules
+	check udev_group_variant_applies udev_apply /run/60-refpool-group.rules 0660 660:disk
+	check udev_rule_gives_mode_0666 udev_apply "$top/udev/60-refpool.rules" 0666 666:root
+	rm -f /run/udev/rules.d/60-refpool.rules /run/60-refpool-group.rules
+else
+	for t in udev_group_variant_applies udev_rule_gives_mode_0666; do
+		n=$((n + 1))
+		echo "ok $n tools.$t # SKIP no udevadm, or not root"
+	done
 fi
 
 if command -v python3 >/dev/null 2>&1; then

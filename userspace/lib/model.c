@@ -16,6 +16,9 @@ RP_EXPORT int rp_intern(struct rp_pool *p, const void *data, uint64_t len,
 		return -EINVAL;
 	if (!out || (!data && len))
 		return -EFAULT;
+	ret = rp_probe_out(out, sizeof(*out));
+	if (ret < 0)
+		return ret;
 	memset(&args, 0, sizeof(args));
 	args.data = (uintptr_t)data;
 	args.len = len;
@@ -50,6 +53,9 @@ RP_EXPORT int rp_get_link(struct rp_pool *p, rp_handle_t parent, uint32_t slot,
 		return -EINVAL;
 	if (!out)
 		return -EFAULT;
+	ret = rp_probe_out(out, sizeof(*out));
+	if (ret < 0)
+		return ret;
 	memset(&args, 0, sizeof(args));
 	args.parent = parent;
 	args.slot = slot;
@@ -67,6 +73,12 @@ RP_EXPORT int rp_gc(struct rp_pool *p, uint64_t *collected)
 
 	if (!p)
 		return -EINVAL;
+	/* NULL is allowed: the count is not wanted. */
+	if (collected) {
+		ret = rp_probe_out(collected, sizeof(*collected));
+		if (ret < 0)
+			return ret;
+	}
 	memset(&args, 0, sizeof(args));
 	ret = rp_ioctl(p, REFPOOL_IOC_GC, &args);
 	if (ret < 0)

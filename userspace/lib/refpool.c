@@ -3,7 +3,9 @@
  * librefpool: sessions and objects, thin wrappers over the ioctls.
  *
  * Every call fills a zeroed argument struct, goes through rp_ioctl() (which
- * restarts on EINTR and turns -1/errno into -errno) and copies results out.
+ * restarts on EINTR and turns -1/errno into -errno) and copies results out,
+ * to outputs rp_probe_out() checked before the ioctl: a bad pointer is
+ * -EFAULT, not a crash, and not a handle made and lost.
  * The library keeps no global state: a struct rp_pool is an fd, so calls
  * are as thread-safe as the kernel's.
  */
@@ -27,7 +29,7 @@ _Static_assert(offsetof(struct rp_stats, gc_time_ns) ==
 RP_EXPORT int rp_open_path(const char *path, struct rp_pool **pool)
 {
 	struct rp_pool *p;
-	int fd;
+	int fd, ret;
 
 	if (!path || !pool)
 		return -EFAULT;
@@ -42,6 +44,18 @@ RP_EXPORT int rp_open_path(const char *path, struct rp_pool **pool)
 
 		free(p);
 		return err;
+	}
+	/*
+	 * The probe comes after open(), unlike the other calls' (before the
+	 * ioctl): a failed open, the common error, then leaves *pool as it
+	 * was, for callers that test a NULL they set. A session opened and
+	 * closed again at once changes nothing.
+	 */
+	ret = rp_probe_out(pool, sizeof(*pool));
+	if (ret < 0) {
+		close(fd);
+		free(p);
+		return ret;
 	}
 	p->fd = fd;
 	*pool = p;
@@ -79,6 +93,9 @@ static int rp_create_common(struct rp_pool *p, uint64_t size, uint32_t nslots,
 		return -EINVAL;
 	if (!out)
 		return -EFAULT;
+	ret = rp_probe_out(out, sizeof(*out));
+	if (ret < 0)
+		return ret;
 	memset(&args, 0, sizeof(args));
 	args.size = size;
 	args.nslots = nslots;
@@ -127,8 +144,15 @@ static int rp_handle_op(struct rp_pool *p, unsigned long cmd, rp_handle_t h,
 
 RP_EXPORT int rp_dup(struct rp_pool *p, rp_handle_t h, rp_handle_t *out)
 {
+	int ret;
+
 	if (!out)
 		return -EFAULT;
+	if (!p)
+		return -EINVAL;
+	ret = rp_probe_out(out, sizeof(*out));
+	if (ret < 0)
+		return ret;
 	return rp_handle_op(p, REFPOOL_IOC_DUP, h, out);
 }
 
@@ -142,15 +166,12 @@ RP_EXPORT int rp_seal(struct rp_pool *p, rp_handle_t h)
 	return rp_handle_op(p, REFPOOL_IOC_SEAL, h, NULL);
 }
 
-RP_EXPORT int rp_info(struct rp_pool *p, rp_handle_t h, struct rp_info *info)
+/* rp_info() for an info the library has checked, or its own. */
+int rp_do_info(struct rp_pool *p, rp_handle_t h, struct rp_info *info)
 {
 	struct refpool_info args;
 	int ret;
 
-	if (!p)
-		return -EINVAL;
-	if (!info)
-		return -EFAULT;
 	memset(&args, 0, sizeof(args));
 	args.handle = h;
 	ret = rp_ioctl(p, REFPOOL_IOC_INFO, &args);
@@ -163,6 +184,20 @@ RP_EXPORT int rp_info(struct rp_pool *p, rp_handle_t h, struct rp_info *info)
 	info->nslots = args.nslots;
 	info->flags = args.flags;
 	return 0;
+}
+
+RP_EXPORT int rp_info(struct rp_pool *p, rp_handle_t h, struct rp_info *info)
+{
+	int ret;
+
+	if (!p)
+		return -EINVAL;
+	if (!info)
+		return -EFAULT;
+	ret = rp_probe_out(info, sizeof(*info));
+	if (ret < 0)
+		return ret;
+	return rp_do_info(p, h, info);
 }
 
 static int64_t rp_rw(struct rp_pool *p, unsigned long cmd, rp_handle_t h,

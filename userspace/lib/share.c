@@ -11,15 +11,15 @@
 
 #include "internal.h"
 
-RP_EXPORT int rp_export(struct rp_pool *p, rp_handle_t h, int *fd)
+/*
+ * rp_export() and rp_import() to an output the caller has probed, or the
+ * library's own: rp_send(), rp_recv() and rp_map() probe theirs once.
+ */
+static int rp_do_export(struct rp_pool *p, rp_handle_t h, int *fd)
 {
 	struct refpool_fd_arg args;
 	int ret;
 
-	if (!p)
-		return -EINVAL;
-	if (!fd)
-		return -EFAULT;
 	memset(&args, 0, sizeof(args));
 	args.handle = h;
 	ret = rp_ioctl(p, REFPOOL_IOC_EXPORT, &args);
@@ -29,15 +29,11 @@ RP_EXPORT int rp_export(struct rp_pool *p, rp_handle_t h, int *fd)
 	return 0;
 }
 
-RP_EXPORT int rp_import(struct rp_pool *p, int fd, rp_handle_t *out)
+static int rp_do_import(struct rp_pool *p, int fd, rp_handle_t *out)
 {
 	struct refpool_fd_arg args;
 	int ret;
 
-	if (!p)
-		return -EINVAL;
-	if (!out)
-		return -EFAULT;
 	memset(&args, 0, sizeof(args));
 	args.fd = fd;
 	ret = rp_ioctl(p, REFPOOL_IOC_IMPORT, &args);
@@ -45,6 +41,35 @@ RP_EXPORT int rp_import(struct rp_pool *p, int fd, rp_handle_t *out)
 		return ret;
 	*out = args.handle;
 	return 0;
+}
+
+RP_EXPORT int rp_export(struct rp_pool *p, rp_handle_t h, int *fd)
+{
+	int ret;
+
+	if (!p)
+		return -EINVAL;
+	if (!fd)
+		return -EFAULT;
+	/* Before the ioctl: a new fd must not be made and then lost. */
+	ret = rp_probe_out(fd, sizeof(*fd));
+	if (ret < 0)
+		return ret;
+	return rp_do_export(p, h, fd);
+}
+
+RP_EXPORT int rp_import(struct rp_pool *p, int fd, rp_handle_t *out)
+{
+	int ret;
+
+	if (!p)
+		return -EINVAL;
+	if (!out)
+		return -EFAULT;
+	ret = rp_probe_out(out, sizeof(*out));
+	if (ret < 0)
+		return ret;
+	return rp_do_import(p, fd, out);
 }
 
 RP_EXPORT int rp_send(int unix_sock, struct rp_pool *p, rp_handle_t h)
@@ -65,7 +90,9 @@ RP_EXPORT int rp_send(int unix_sock, struct rp_pool *p, rp_handle_t h)
 	ssize_t n;
 	int fd, ret;
 
-	ret = rp_export(p, h, &fd);
+	if (!p)
+		return -EINVAL;
+	ret = rp_do_export(p, h, &fd);
 	if (ret < 0)
 		return ret;
 	memset(&control, 0, sizeof(control));
@@ -109,6 +136,10 @@ RP_EXPORT int rp_recv(int unix_sock, struct rp_pool *p, rp_handle_t *out)
 		return -EINVAL;
 	if (!out)
 		return -EFAULT;
+	/* Before recvmsg(): a refused call leaves the message queued. */
+	ret = rp_probe_out(out, sizeof(*out));
+	if (ret < 0)
+		return ret;
 	do {
 		n = recvmsg(unix_sock, &msg, MSG_CMSG_CLOEXEC);
 	} while (n == -1 && errno == EINTR);
@@ -141,7 +172,7 @@ RP_EXPORT int rp_recv(int unix_sock, struct rp_pool *p, rp_handle_t *out)
 			close(fd);
 		return -EBADMSG;
 	}
-	ret = rp_import(p, fd, out);
+	ret = rp_do_import(p, fd, out);
 	close(fd);
 	return ret;
 }
@@ -156,7 +187,11 @@ RP_EXPORT int rp_map(struct rp_pool *p, rp_handle_t h, int prot, void **addr)
 		return -EINVAL;
 	if (!addr)
 		return -EFAULT;
-	ret = rp_info(p, h, &info);
+	/* Before mapping: a mapping made and then lost would pin the object. */
+	ret = rp_probe_out(addr, sizeof(*addr));
+	if (ret < 0)
+		return ret;
+	ret = rp_do_info(p, h, &info);
 	if (ret < 0)
 		return ret;
 	/* mmap() cannot map zero bytes. */
@@ -165,7 +200,7 @@ RP_EXPORT int rp_map(struct rp_pool *p, rp_handle_t h, int prot, void **addr)
 	if (info.size > SIZE_MAX)
 		return -ENOMEM;
 	/* The mapping keeps the exported file, and so the object, alive. */
-	ret = rp_export(p, h, &fd);
+	ret = rp_do_export(p, h, &fd);
 	if (ret < 0)
 		return ret;
 	map = mmap(NULL, info.size, prot, MAP_SHARED, fd, 0);

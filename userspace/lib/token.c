@@ -22,6 +22,12 @@ static int rp_publish_flags(struct rp_pool *p, rp_handle_t h, uint32_t flags,
 
 	if (!tok)
 		return -EFAULT;
+	if (!p)
+		return -EINVAL;
+	/* Before the ioctl: a pin must not be made and then lost. */
+	ret = rp_probe_out(tok, sizeof(*tok));
+	if (ret < 0)
+		return ret;
 	memset(&args, 0, sizeof(args));
 	args.handle = h;
 	args.flags = flags;
@@ -50,8 +56,15 @@ RP_EXPORT int rp_lookup(struct rp_pool *p, const rp_token_t *tok,
 
 	if (!tok || !out)
 		return -EFAULT;
+	if (!p)
+		return -EINVAL;
 	memset(&args, 0, sizeof(args));
-	memcpy(args.token, tok->bytes, sizeof(args.token));
+	ret = rp_copy_in(args.token, tok->bytes, sizeof(args.token));
+	if (ret < 0)
+		return ret;
+	ret = rp_probe_out(out, sizeof(*out));
+	if (ret < 0)
+		return ret;
 	ret = rp_token_call(p, REFPOOL_IOC_LOOKUP, &args);
 	if (ret < 0)
 		return ret;
@@ -62,26 +75,44 @@ RP_EXPORT int rp_lookup(struct rp_pool *p, const rp_token_t *tok,
 RP_EXPORT int rp_unpin(struct rp_pool *p, const rp_token_t *tok)
 {
 	struct refpool_token_arg args;
+	int ret;
 
 	if (!tok)
 		return -EFAULT;
+	if (!p)
+		return -EINVAL;
 	memset(&args, 0, sizeof(args));
-	memcpy(args.token, tok->bytes, sizeof(args.token));
+	ret = rp_copy_in(args.token, tok->bytes, sizeof(args.token));
+	if (ret < 0)
+		return ret;
 	return rp_token_call(p, REFPOOL_IOC_UNPIN, &args);
 }
+
+/* 32 hex digits and a NUL. */
+#define RP_TOKEN_STR_LEN	33
 
 RP_EXPORT int rp_token_to_str(const rp_token_t *tok, char out[33])
 {
 	static const char hex[] = "0123456789abcdef";
-	int i;
+	char text[RP_TOKEN_STR_LEN];
+	rp_token_t t;
+	int i, ret;
 
 	if (!tok || !out)
 		return -EFAULT;
+	/* The input first: a bad tok leaves out as it was. */
+	ret = rp_copy_in(&t, tok, sizeof(t));
+	if (ret < 0)
+		return ret;
+	ret = rp_probe_out(out, RP_TOKEN_STR_LEN);
+	if (ret < 0)
+		return ret;
 	for (i = 0; i < 16; i++) {
-		out[2 * i] = hex[tok->bytes[i] >> 4];
-		out[2 * i + 1] = hex[tok->bytes[i] & 0xf];
+		text[2 * i] = hex[t.bytes[i] >> 4];
+		text[2 * i + 1] = hex[t.bytes[i] & 0xf];
 	}
-	out[32] = '\0';
+	text[32] = '\0';
+	memcpy(out, text, sizeof(text));
 	return 0;
 }
 
@@ -96,25 +127,57 @@ static int rp_hex_digit(char c)
 	return -1;
 }
 
+/*
+ * The digit at s[i] of the n bytes read of a string, -EINVAL if it is not
+ * one (the NUL included), -EFAULT if the string ran into unreadable memory
+ * before it.
+ */
+static int rp_str_digit(const char *s, ssize_t n, int i)
+{
+	int d;
+
+	if (i >= n)
+		return -EFAULT;
+	d = rp_hex_digit(s[i]);
+	return d < 0 ? -EINVAL : d;
+}
+
 RP_EXPORT int rp_token_from_str(const char *s, rp_token_t *tok)
 {
+	char text[RP_TOKEN_STR_LEN];
 	rp_token_t t;
-	int i;
+	ssize_t n;
+	int i, ret;
 
 	if (!s || !tok)
 		return -EFAULT;
+	/*
+	 * s may end (NUL) just before unreadable memory: n is what could be
+	 * read, and only a byte the parse needs beyond it is -EFAULT.
+	 */
+	n = rp_copy_in_str(text, s, sizeof(text));
+	if (n < 0)
+		return (int)n;
 	for (i = 0; i < 16; i++) {
 		int hi, lo;
 
-		/* A NUL before 32 digits stops here: hi < 0. */
-		hi = rp_hex_digit(s[2 * i]);
-		lo = hi < 0 ? -1 : rp_hex_digit(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
+		/* A NUL before 32 digits stops here: -EINVAL. */
+		hi = rp_str_digit(text, n, 2 * i);
+		if (hi < 0)
+			return hi;
+		lo = rp_str_digit(text, n, 2 * i + 1);
+		if (lo < 0)
+			return lo;
 		t.bytes[i] = (uint8_t)(hi << 4 | lo);
 	}
-	if (s[32] != '\0')
+	if (n < RP_TOKEN_STR_LEN)
+		return -EFAULT;
+	if (text[32] != '\0')
 		return -EINVAL;
+	/* Only now: a string refused leaves *tok as it was. */
+	ret = rp_probe_out(tok, sizeof(*tok));
+	if (ret < 0)
+		return ret;
 	*tok = t;
 	return 0;
 }
