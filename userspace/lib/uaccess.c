@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -132,91 +132,84 @@ int rp_probe_out(void *p, size_t n)
 	return ret;
 }
 
-/* rp_vm_read() could not ask the kernel: read the memory directly. */
-#define RP_NO_VM_READ	(-ENOSYS)
-
 /*
- * Read up to n (<= RP_MIN_PAGE) bytes at src in this process into dst with
- * process_vm_readv(2), which reports an unreadable page as EFAULT (nothing
- * read) or as a short count (the bytes before it). The remote range is cut
- * where it crosses a page, so the count ends exactly at the bad page
- * whichever way the kernel splits a transfer. Returns the count, -EFAULT,
- * or RP_NO_VM_READ for any other error: EPERM or ENOSYS under some seccomp
- * filters and ptrace policies, ENOMEM.
+ * Check, without changing anything, that the aligned 32-bit word at w can be
+ * read: futex(2) FUTEX_WAIT with a zero timeout. The kernel reads *w with
+ * get_user() and fails with EFAULT where a plain load would raise SIGSEGV;
+ * a readable word gives EAGAIN (it is not 0x800) or, if it is, ETIMEDOUT at
+ * once: nobody waits, nothing is queued for longer than the call. Read-only
+ * memory is fine, as it must be for an input (a token in .rodata). Any other
+ * error (ENOSYS, a seccomp filter's EPERM) means it cannot be checked this
+ * way: say it is fine, and the plain read behaves as before the check.
+ *
+ * Not process_vm_readv(2): it needs CONFIG_CROSS_MEMORY_ATTACH, which a
+ * minimal kernel (the project's debug kernel was one) does not have, and
+ * every kernel has futexes.
  */
-static ssize_t rp_vm_read(void *dst, const void *src, size_t n)
+static int rp_probe_in_word(uintptr_t w)
 {
-	struct iovec local = { .iov_base = dst, .iov_len = n };
-	struct iovec remote[2];
-	unsigned long nremote = 1;
-	uintptr_t from = (uintptr_t)src;
-	ssize_t got;
+	const struct timespec zero = { 0, 0 };
+	long ret;
 
-	remote[0].iov_base = (void *)from;
-	remote[0].iov_len = n;
-	if (rp_crosses_page(src, n)) {
-		size_t head = RP_MIN_PAGE - from % RP_MIN_PAGE;
-
-		remote[0].iov_len = head;
-		remote[1].iov_base = (void *)(from + head);
-		remote[1].iov_len = n - head;
-		nremote = 2;
-	}
-	got = process_vm_readv(getpid(), &local, 1, remote, nremote, 0);
-	if (got >= 0)
-		return got;
-	return errno == EFAULT ? -EFAULT : RP_NO_VM_READ;
+	ret = syscall(SYS_futex, (long)w, (long)(FUTEX_WAIT | FUTEX_PRIVATE_FLAG),
+		      0x800L, (long)&zero, 0L, 0L);
+	if (ret >= 0)
+		return 0;
+	return errno == EFAULT ? -EFAULT : 0;
 }
 
 /*
  * rp_copy_in() - copy n (1 to RP_MIN_PAGE) bytes of a caller's input.
  *
- * A non-faulting memcpy(dst, src, n): process_vm_readv(2) on the calling
- * process. Returns 0, or -EFAULT if src is NULL or any of the n bytes
- * cannot be read (a short read included). Where process_vm_readv() is not
- * allowed (seccomp, ptrace policy: an errno other than EFAULT), it falls
- * back to a plain memcpy(), which is what the library did before.
+ * A non-faulting memcpy(dst, src, n): the word holding the first byte, and
+ * the one holding the last when the range reaches into a second page, are
+ * checked with rp_probe_in_word() (readability is per page, as
+ * rp_probe_out() explains), then the bytes are copied. Returns 0, or
+ * -EFAULT if src is NULL or any of the n bytes cannot be read.
  */
 int rp_copy_in(void *dst, const void *src, size_t n)
 {
-	ssize_t got;
+	uintptr_t first = (uintptr_t)src, last = first + n - 1;
+	int ret;
 
 	if (!src)
 		return -EFAULT;
 	if (n < 1 || n > RP_MIN_PAGE)
 		return -EINVAL;
-	got = rp_vm_read(dst, src, n);
-	if (got == RP_NO_VM_READ) {
+	ret = rp_probe_in_word(first & ~(uintptr_t)3);
+	if (ret == 0 && rp_crosses_page(src, n))
+		ret = rp_probe_in_word(last & ~(uintptr_t)3);
+	if (ret == 0)
 		memcpy(dst, src, n);
-		return 0;
-	}
-	return got == (ssize_t)n ? 0 : -EFAULT;
+	return ret;
 }
 
 /*
  * rp_copy_in_str() - copy the start of a caller's string.
  *
- * Copies up to n (1 to RP_MIN_PAGE) bytes at src into dst and returns how
- * many it copied: n, or fewer when the string runs into memory that cannot
- * be read (a string that ends just before an unmapped page is fine). The
- * caller looks at dst[0 .. count) only, and meets -EFAULT if it needs a
- * byte beyond before it finds the NUL. -EFAULT if src is NULL or its first
- * byte cannot be read. The fallback (see rp_copy_in()) reads byte by byte
- * and stops after the NUL, as a plain string reader would.
+ * Copies bytes at src into dst up to and including the NUL, or n (1 to
+ * RP_MIN_PAGE) bytes, whichever comes first, and returns how many it
+ * copied; fewer when the string runs into memory that cannot be read (a
+ * string that ends just before an unmapped page is fine): each page is
+ * checked with rp_probe_in_word() before its first byte is read. The caller
+ * looks at dst[0 .. count) only, and meets -EFAULT if it needs a byte beyond
+ * before it finds the NUL. -EFAULT if src is NULL or its first byte cannot
+ * be read.
  */
 ssize_t rp_copy_in_str(char *dst, const char *src, size_t n)
 {
-	ssize_t got;
 	size_t i;
 
 	if (!src)
 		return -EFAULT;
 	if (n < 1 || n > RP_MIN_PAGE)
 		return -EINVAL;
-	got = rp_vm_read(dst, src, n);
-	if (got != RP_NO_VM_READ)
-		return got > 0 ? got : -EFAULT;
 	for (i = 0; i < n; i++) {
+		uintptr_t at = (uintptr_t)(src + i);
+
+		if ((i == 0 || at % RP_MIN_PAGE == 0) &&
+		    rp_probe_in_word(at & ~(uintptr_t)3))
+			return i ? (ssize_t)i : -EFAULT;
 		dst[i] = src[i];
 		if (!dst[i])
 			return i + 1;
