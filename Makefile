@@ -236,7 +236,8 @@ python-test: setup lib
 #                       fault-injection driver, 100 insmod/rmmod cycles and the
 #                       memcg test (tests/check-debug); a summary of figures;
 #                       fails on any failure or kernel report (KASAN, lockdep,
-#                       kmemleak, refcount_t, WARNING)
+#                       kmemleak, refcount_t, WARNING); CHECK_DEBUG_ARGS= passes
+#                       options (--bounded: what CI runs, see the README)
 # See the comment at the top of each program in tests/ for what it checks.
 RELIABILITY_PROGS := tests/refpool-fuzz tests/refpool-faultinject \
 	tests/refpool-leftovers tests/refpool-memcg
@@ -256,7 +257,7 @@ stress: setup
 
 check-debug: setup
 	$(MAKE) lib cli selftests tests
-	tests/check-debug
+	tests/check-debug $(CHECK_DEBUG_ARGS)
 
 tests-clean:
 	rm -f $(RELIABILITY_PROGS)

@@ -245,8 +245,8 @@ int main(int argc, char **argv)
 	oom1 = read_key(CG "/memory.events", "oom_kill");
 
 	if (WIFSIGNALED(st))
-		printf("refpool-memcg: the child was killed by %s after %" PRIu64 " objects (%.1f MiB in the pool); memory.events oom_kill %" PRIu64 " -> %" PRIu64 ": %s\n",
-		       strsignal(WTERMSIG(st)), last.objects, last.objects * object_kb / 1024.0, oom0, oom1,
+		printf("refpool-memcg: the child was killed by signal %d (%s) after %" PRIu64 " objects (%.1f MiB in the pool); memory.events oom_kill %" PRIu64 " -> %" PRIu64 ": %s\n",
+		       WTERMSIG(st), strsignal(WTERMSIG(st)), last.objects, last.objects * object_kb / 1024.0, oom0, oom1,
 		       oom1 > oom0 ? "OOM-killed by the cgroup's OOM killer" : "not an OOM kill");
 	else if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && last.err)
 		printf("refpool-memcg: rp_create() failed with -%s after %" PRIu64 " objects (%.1f MiB in the pool); the child was not killed (oom_kill %" PRIu64 " -> %" PRIu64 ")\n",
