@@ -9,10 +9,22 @@
  * The table maps a keyed hash (siphash, its key drawn at load, so no user
  * can aim many values at one bucket) to the objects with that hash; values
  * are compared byte for byte before one is shared. An object leaves the
- * table when it dies. One mutex covers lookups, inserts and removals: it
- * makes "many processes interning the same bytes at once get one object"
- * plain, and it keeps every object in the table from being released while
- * it is compared (its removal waits for the mutex).
+ * table when it dies.
+ *
+ * A hit - the common case, the point of interning - takes no lock: the
+ * table is read under RCU, the object found is first pinned with a strong
+ * reference (refcount_inc_not_zero, so a dying one is passed over) and only
+ * then compared, so its bytes cannot go while they are read; they cannot
+ * change either, as interned objects are sealed. Objects come from a
+ * SLAB_TYPESAFE_BY_RCU cache, so the one pinned may have been freed and
+ * reused since the entry was read: it counts only if the entry still names
+ * it once the reference is held (an entry lets go of its object before the
+ * object can be freed). Entries are freed after a grace period for the
+ * same readers.
+ *
+ * Everything else - a miss, an insert, a removal - is under one mutex:
+ * "many processes interning the same bytes at once get one object" stays
+ * plain, as the slow path looks again before it inserts.
  *
  * Copyright (C) 2026 The refpool authors
  */
@@ -36,11 +48,13 @@
  * @node: in the table, keyed by @hash
  * @hash: the keyed hash of the object's bytes
  * @obj: the object
+ * @rcu: frees it once lock-free lookups are done with it
  */
 struct rp_intern_entry {
 	struct rhlist_head node;
 	u64 hash;
 	struct rp_object *obj;
+	struct rcu_head rcu;
 };
 
 static struct rhltable rp_interned;
@@ -110,6 +124,52 @@ static bool rp_intern_equal(struct rp_object *obj, const void *buf, u64 len)
 			return false;
 	}
 	return true;
+}
+
+/*
+ * The lock-free hit: the first object in the table with this hash, if it
+ * is alive and has these bytes, with a new reference; else NULL, and the
+ * caller takes the slow path (a second object with the same 64-bit keyed
+ * hash is for the slow path to find).
+ *
+ * The object read from the entry may have died, been freed and been reused
+ * for another object since (SLAB_TYPESAFE_BY_RCU), so a reference taken on
+ * it proves nothing until the entry is read again: rp_intern_drop() clears
+ * @entry->obj before the object can be freed, so if the entry still names
+ * it after the reference was taken, it is the interned object, and alive.
+ * No collector write barrier (rp_gc_touch()) is needed: interned objects
+ * have no slots, and a reference taken and dropped on a reused object with
+ * slots can only make a collection under way keep it, never free it.
+ */
+static struct rp_object *rp_intern_find_fast(u64 hash, const void *buf,
+					     u64 len)
+{
+	struct rp_intern_entry *entry;
+	struct rhlist_head *list;
+	struct rp_object *obj = NULL;
+	bool stale = false;
+
+	rcu_read_lock();
+	list = rhltable_lookup(&rp_interned, &hash, rp_intern_params);
+	if (list) {
+		entry = container_of(list, struct rp_intern_entry, node);
+		obj = READ_ONCE(entry->obj);
+		if (obj && !refcount_inc_not_zero(&obj->refs)) {
+			obj = NULL;
+		} else if (obj) {
+			/* pairs with the barrier in rp_intern_drop() */
+			smp_mb__after_atomic();
+			stale = READ_ONCE(entry->obj) != obj;
+		}
+	}
+	rcu_read_unlock();
+	if (!obj)
+		return NULL;
+	/* pinned: its sealed bytes stay while they are compared */
+	if (!stale && rp_intern_equal(obj, buf, len))
+		return obj;
+	rp_object_put(obj);
+	return NULL;
 }
 
 /* The live interned object with these bytes, with a new reference. */
@@ -201,12 +261,16 @@ struct rp_object *rp_intern(struct rp_user *user, const void __user *data,
 		goto out;
 	hash = rp_intern_hash(buf, len);
 
-	mutex_lock(&rp_intern_lock);
-	obj = rp_intern_find(hash, buf, len);
+	obj = rp_intern_find_fast(hash, buf, len);
 	*existed = obj;
-	if (!obj)
-		obj = rp_intern_insert(user, hash, buf, len);
-	mutex_unlock(&rp_intern_lock);
+	if (!obj) {
+		mutex_lock(&rp_intern_lock);
+		obj = rp_intern_find(hash, buf, len);
+		*existed = obj;
+		if (!obj)
+			obj = rp_intern_insert(user, hash, buf, len);
+		mutex_unlock(&rp_intern_lock);
+	}
 	if (!IS_ERR(obj))
 		trace_refpool_intern(obj, *existed);
 out:
@@ -252,9 +316,19 @@ void rp_intern_drop(struct rp_object *obj)
 		}
 	}
 	rcu_read_unlock();
-	if (!WARN_ON_ONCE(!found))
+	if (!WARN_ON_ONCE(!found)) {
 		rhltable_remove(&rp_interned, &found->node, rp_intern_params);
+		/* a lock-free lookup that pinned @obj meanwhile lets go */
+		WRITE_ONCE(found->obj, NULL);
+		/*
+		 * Before the object can be freed and reused, which follows
+		 * this death: pairs with rp_intern_find_fast()'s barrier.
+		 */
+		smp_mb();
+	}
 	mutex_unlock(&rp_intern_lock);
 	atomic64_dec(&rp_pool.interned);
-	kfree(found);
+	/* lock-free lookups may still be reading it */
+	if (found)
+		kfree_rcu(found, rcu);
 }

@@ -606,6 +606,69 @@ TEST_F_TIMEOUT(intern, intern_and_put_race_keeps_one_entry, 180)
 	EXPECT_EQ(self->base.bytes, st.bytes);
 }
 
+/*
+ * Lock-free hits meet objects that died and were reused (the object cache
+ * is SLAB_TYPESAFE_BY_RCU): two values are interned and put in turn while
+ * plain sealed objects with the same bytes are made and dropped, so a
+ * freed interned object is soon another value's, or not interned at all.
+ * Every intern must still answer with a sealed interned object holding
+ * exactly its bytes, and nothing may be left behind.
+ */
+TEST_F_TIMEOUT(intern, hits_survive_reuse_of_dead_objects, 180)
+{
+	unsigned char val[2][VAL_LEN];
+	unsigned long *errors;
+	unsigned long total = 0;
+	struct rp_stats st;
+	unsigned int i;
+	pid_t pid[CHURN_PROCS];
+
+	rpm_unique(val[0], sizeof(val[0]));
+	rpm_unique(val[1], sizeof(val[1]));
+	errors = rpm_shared(CHURN_PROCS * sizeof(*errors));
+	ASSERT_NE(NULL, errors);
+	for (i = 0; i < CHURN_PROCS; i++) {
+		pid[i] = fork();
+		ASSERT_LE(0, pid[i]);
+		if (!pid[i]) {
+			const unsigned char *v = val[i % 2];
+			struct rp_info info;
+			rp_handle_t h, plain;
+			struct rp_pool *q;
+			unsigned int k;
+
+			if (rp_open(&q))
+				_exit(1);
+			for (k = 0; k < CHURN_ROUNDS; k++) {
+				if (rp_create_from(q, val[k % 2], VAL_LEN,
+						   RP_SEALED, &plain))
+					errors[i]++;
+				else if (rp_put(q, plain))
+					errors[i]++;
+				if (rp_intern(q, v, VAL_LEN, &h) < 0) {
+					errors[i]++;
+					continue;
+				}
+				if (rp_info(q, h, &info) ||
+				    info.flags != (RP_SEALED | RP_INTERNED) ||
+				    rpm_bytes_equal(q, h, v, VAL_LEN) ||
+				    rp_put(q, h))
+					errors[i]++;
+			}
+			rp_close(q);
+			_exit(0);
+		}
+	}
+	for (i = 0; i < CHURN_PROCS; i++) {
+		EXPECT_EQ(0, rpt_wait(pid[i]));
+		total += errors[i];
+	}
+	EXPECT_EQ(0, total);
+	EXPECT_POOL_UNCHANGED(self->p, &self->base);
+	GET_STATS(self->p, &st);
+	EXPECT_EQ(self->base.interned, st.interned);
+}
+
 /* ---- Limits: a miss is a create, a hit needs no room ---- */
 
 static const char * const limit_names[] = {
