@@ -99,10 +99,13 @@ install: lib cli
 	$(call make_pc,$(DESTDIR)$(LIBDIR)/pkgconfig/refpool.pc)
 	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/refpool.pc
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/refpoolctl
+	install -D -m 644 userspace/lib/librefpool.supp \
+		$(DESTDIR)$(PREFIX)/share/refpool/librefpool.supp
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/refpool.h $(DESTDIR)$(LIBDIR)/librefpool.* \
-	      $(DESTDIR)$(LIBDIR)/pkgconfig/refpool.pc $(DESTDIR)$(BINDIR)/refpoolctl
+	      $(DESTDIR)$(LIBDIR)/pkgconfig/refpool.pc $(DESTDIR)$(BINDIR)/refpoolctl \
+	      $(DESTDIR)$(PREFIX)/share/refpool/librefpool.supp
 
 # Set-up installs from Debian's packages and needs root; it is quick when
 # everything is there already.
