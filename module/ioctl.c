@@ -26,6 +26,8 @@
  * @intern_hit: an intern call found its object: count it on success
  * @new_file: a file to install as @new_fd once the call succeeds
  * @new_fd: the reserved fd number
+ * @result: where the caller also wants @new_handle or @new_fd (ABI 1.1), or
+ *          NULL
  */
 struct rp_ioctl_ctx {
 	struct rp_object *new_obj;
@@ -33,6 +35,7 @@ struct rp_ioctl_ctx {
 	bool intern_hit;
 	struct file *new_file;
 	int new_fd;
+	u32 __user *result;
 };
 
 union rp_ioctl_args {
@@ -59,9 +62,13 @@ struct rp_ioctl_desc {
 	rp_ioctl_fn fn;
 };
 
-/* A new handle for @obj, which the dispatcher takes back on failure. */
+/*
+ * A new handle for @obj, which the dispatcher takes back on failure; it
+ * also writes it to @result_ptr if the caller gave one.
+ */
 static int rp_ioctl_new_handle(struct rp_session *s, struct rp_object *obj,
-			       struct rp_ioctl_ctx *ctx, u32 *handle)
+			       struct rp_ioctl_ctx *ctx, u32 *handle,
+			       u64 result_ptr)
 {
 	int ret = rp_handle_add(s, obj, handle);
 
@@ -71,6 +78,7 @@ static int rp_ioctl_new_handle(struct rp_session *s, struct rp_object *obj,
 	}
 	ctx->new_obj = obj;
 	ctx->new_handle = *handle;
+	ctx->result = u64_to_user_ptr(result_ptr);
 	return 0;
 }
 
@@ -82,7 +90,8 @@ static long rp_ioctl_version(struct rp_session *s, void *data,
 	args->major = REFPOOL_ABI_MAJOR;
 	args->minor = REFPOOL_ABI_MINOR;
 	args->features = REFPOOL_FEAT_CORE | REFPOOL_FEAT_SHARE |
-			 REFPOOL_FEAT_MODEL | REFPOOL_FEAT_BATCH;
+			 REFPOOL_FEAT_MODEL | REFPOOL_FEAT_BATCH |
+			 REFPOOL_FEAT_RESULT_PTR;
 	return 0;
 }
 
@@ -100,7 +109,8 @@ static long rp_ioctl_create(struct rp_session *s, void *data,
 			       u64_to_user_ptr(args->data), NULL);
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
-	return rp_ioctl_new_handle(s, obj, ctx, &args->handle);
+	return rp_ioctl_new_handle(s, obj, ctx, &args->handle,
+				   args->result_ptr);
 }
 
 static long rp_ioctl_dup(struct rp_session *s, void *data,
@@ -114,7 +124,7 @@ static long rp_ioctl_dup(struct rp_session *s, void *data,
 	obj = rp_handle_get(s, args->handle);
 	if (!obj)
 		return -EBADF;
-	return rp_ioctl_new_handle(s, obj, ctx, &args->out);
+	return rp_ioctl_new_handle(s, obj, ctx, &args->out, args->result_ptr);
 }
 
 static long rp_ioctl_put(struct rp_session *s, void *data,
@@ -123,7 +133,7 @@ static long rp_ioctl_put(struct rp_session *s, void *data,
 	struct refpool_handle_arg *args = data;
 	struct rp_object *obj;
 
-	if (args->out || args->flags || args->pad)
+	if (args->out || args->flags || args->pad || args->result_ptr)
 		return -EINVAL;
 	obj = rp_handle_remove(s, args->handle);
 	if (!obj)
@@ -195,7 +205,7 @@ static long rp_ioctl_seal(struct rp_session *s, void *data,
 	struct rp_object *obj;
 	long ret;
 
-	if (args->out || args->flags || args->pad)
+	if (args->out || args->flags || args->pad || args->result_ptr)
 		return -EINVAL;
 	obj = rp_handle_use(s, args->handle);
 	if (!obj)
@@ -231,6 +241,7 @@ static long rp_ioctl_export(struct rp_session *s, void *data,
 	args->fd = fd;
 	ctx->new_file = file;
 	ctx->new_fd = fd;
+	ctx->result = u64_to_user_ptr(args->result_ptr);
 	return 0;
 }
 
@@ -245,7 +256,8 @@ static long rp_ioctl_import(struct rp_session *s, void *data,
 	obj = rp_file_import(args->fd);
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
-	return rp_ioctl_new_handle(s, obj, ctx, &args->handle);
+	return rp_ioctl_new_handle(s, obj, ctx, &args->handle,
+				   args->result_ptr);
 }
 
 static long rp_ioctl_publish(struct rp_session *s, void *data,
@@ -255,7 +267,7 @@ static long rp_ioctl_publish(struct rp_session *s, void *data,
 	struct rp_object *obj;
 	long ret;
 
-	if (args->flags & ~REFPOOL_PUBLISH_VALID_FLAGS)
+	if ((args->flags & ~REFPOOL_PUBLISH_VALID_FLAGS) || args->result_ptr)
 		return -EINVAL;
 	obj = rp_handle_use(s, args->handle);
 	if (!obj)
@@ -277,7 +289,8 @@ static long rp_ioctl_lookup(struct rp_session *s, void *data,
 	obj = rp_token_lookup(args->token);
 	if (!obj)
 		return -ENOENT;
-	return rp_ioctl_new_handle(s, obj, ctx, &args->handle);
+	return rp_ioctl_new_handle(s, obj, ctx, &args->handle,
+				   args->result_ptr);
 }
 
 static long rp_ioctl_unpin(struct rp_session *s, void *data,
@@ -285,7 +298,7 @@ static long rp_ioctl_unpin(struct rp_session *s, void *data,
 {
 	struct refpool_token_arg *args = data;
 
-	if (args->flags || args->handle)
+	if (args->flags || args->handle || args->result_ptr)
 		return -EINVAL;
 	return rp_token_unpin(args->token);
 }
@@ -304,7 +317,8 @@ static long rp_ioctl_intern(struct rp_session *s, void *data,
 			&existed);
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
-	ret = rp_ioctl_new_handle(s, obj, ctx, &args->handle);
+	ret = rp_ioctl_new_handle(s, obj, ctx, &args->handle,
+				  args->result_ptr);
 	ctx->intern_hit = existed;
 	return ret ? ret : existed;
 }
@@ -316,7 +330,7 @@ static long rp_ioctl_link(struct rp_session *s, void *data,
 	struct rp_object *parent, *child = NULL;
 	long ret;
 
-	if (args->flags)
+	if (args->flags || args->result_ptr)
 		return -EINVAL;
 	parent = rp_handle_use(s, args->parent);
 	if (!parent)
@@ -348,7 +362,8 @@ static long rp_ioctl_get_link(struct rp_session *s, void *data,
 	rp_object_unuse(parent);
 	if (IS_ERR(child))
 		return PTR_ERR(child);
-	return rp_ioctl_new_handle(s, child, ctx, &args->child);
+	return rp_ioctl_new_handle(s, child, ctx, &args->child,
+				   args->result_ptr);
 }
 
 static long rp_ioctl_gc(struct rp_session *s, void *data,
@@ -450,6 +465,11 @@ long rp_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	}
 
 	ret = desc->fn(s, &kdata, &ctx);
+	/* the result pointer first: the library's caller's output */
+	if (ret >= 0 && ctx.result &&
+	    put_user(ctx.new_file ? (u32)ctx.new_fd : ctx.new_handle,
+		     ctx.result))
+		ret = -EFAULT;
 	if (ret >= 0 && (_IOC_DIR(cmd) & _IOC_READ) &&
 	    rp_ioctl_copy_out(uarg, &kdata, usize, ksize))
 		ret = -EFAULT;

@@ -413,4 +413,128 @@ TEST_F(abi, stats_bad_pointer_efault)
 	EXPECT_NOTHING_CHANGED();
 }
 
+/* ---- Result pointers (ABI 1.1) ---- */
+
+TEST_F(abi, version_reports_result_ptr)
+{
+	struct refpool_version v;
+
+	ASSERT_EQ(0, rpt_ioctl(self->fd, REFPOOL_IOC_VERSION, &v));
+	EXPECT_LE(1, v.minor);
+	EXPECT_EQ(REFPOOL_FEAT_RESULT_PTR, v.features & REFPOOL_FEAT_RESULT_PTR);
+}
+
+TEST_F(abi, create_result_ptr_receives_the_handle)
+{
+	struct refpool_create c = create_arg();
+	__u32 result = SENTINEL;
+
+	c.result_ptr = (uintptr_t)&result;
+	ASSERT_EQ(0, rpt_ioctl(self->fd, REFPOOL_IOC_CREATE, &c));
+	EXPECT_NE(SENTINEL, c.handle);
+	EXPECT_EQ(c.handle, result);
+	EXPECT_POOL_DELTA(self->p, &self->base, 1, 64, 1);
+}
+
+TEST_F(abi, create_bad_result_ptr_efault_changes_nothing)
+{
+	struct refpool_create c = create_arg(), was;
+
+	c.result_ptr = (uintptr_t)rpt_noaccess();
+	was = c;
+	EXPECT_EQ(-EFAULT, rpt_ioctl(self->fd, REFPOOL_IOC_CREATE, &c));
+	EXPECT_EQ(0, memcmp(&was, &c, sizeof(c)));
+	EXPECT_NOTHING_CHANGED();
+}
+
+TEST_F(abi, dup_result_ptr_receives_the_handle)
+{
+	struct refpool_handle_arg a = handle_arg(self->h);
+	__u32 result = SENTINEL;
+
+	a.result_ptr = (uintptr_t)&result;
+	ASSERT_EQ(0, rpt_ioctl(self->fd, REFPOOL_IOC_DUP, &a));
+	EXPECT_NE(0, a.out);
+	EXPECT_EQ(a.out, result);
+	EXPECT_POOL_DELTA(self->p, &self->base, 0, 0, 1);
+}
+
+TEST_F(abi, dup_read_only_result_ptr_efault_changes_nothing)
+{
+	struct refpool_handle_arg a = handle_arg(self->h);
+	__u32 *ro = mmap(NULL, getpagesize(), PROT_READ,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(MAP_FAILED, ro);
+	a.result_ptr = (uintptr_t)ro;
+	EXPECT_EQ(-EFAULT, rpt_ioctl(self->fd, REFPOOL_IOC_DUP, &a));
+	EXPECT_EQ(0, a.out);
+	EXPECT_NOTHING_CHANGED();
+	munmap(ro, getpagesize());
+}
+
+TEST_F(abi, dup_ver0_size_still_works)
+{
+	struct refpool_handle_arg a = handle_arg(self->h);
+
+	ASSERT_EQ(0, rpt_ioctl(self->fd,
+		RPT_SIZED(REFPOOL_IOC_DUP, REFPOOL_HANDLE_ARG_SIZE_VER0), &a));
+	EXPECT_NE(0, a.out);
+	EXPECT_POOL_DELTA(self->p, &self->base, 0, 0, 1);
+}
+
+TEST_F(abi, export_result_ptr_receives_the_fd)
+{
+	struct refpool_fd_arg a;
+	int result = -1;
+
+	memset(&a, 0, sizeof(a));
+	a.handle = self->h;
+	a.result_ptr = (uintptr_t)&result;
+	ASSERT_EQ(0, rpt_ioctl(self->fd, REFPOOL_IOC_EXPORT, &a));
+	EXPECT_LE(0, a.fd);
+	EXPECT_EQ(a.fd, result);
+	EXPECT_EQ(0, close(a.fd));
+}
+
+TEST_F(abi, export_bad_result_ptr_efault_leaves_no_fd)
+{
+	struct refpool_fd_arg a;
+	int before = dup(0), after;
+
+	ASSERT_LE(0, before);
+	close(before);
+	memset(&a, 0, sizeof(a));
+	a.handle = self->h;
+	a.result_ptr = (uintptr_t)rpt_noaccess();
+	EXPECT_EQ(-EFAULT, rpt_ioctl(self->fd, REFPOOL_IOC_EXPORT, &a));
+	/* the lowest free fd is the same: none was left installed */
+	after = dup(0);
+	EXPECT_EQ(before, after);
+	close(after);
+	EXPECT_NOTHING_CHANGED();
+}
+
+TEST_F(abi, commands_making_nothing_refuse_result_ptr)
+{
+	struct refpool_handle_arg a = handle_arg(self->h);
+	struct refpool_token_arg t;
+	struct refpool_link l;
+
+	a.result_ptr = 8;
+	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd, REFPOOL_IOC_PUT, &a));
+	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd, REFPOOL_IOC_SEAL, &a));
+	memset(&t, 0, sizeof(t));
+	t.handle = self->h;
+	t.result_ptr = 8;
+	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd, REFPOOL_IOC_PUBLISH, &t));
+	t.handle = 0;
+	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd, REFPOOL_IOC_UNPIN, &t));
+	memset(&l, 0, sizeof(l));
+	l.parent = self->h;
+	l.result_ptr = 8;
+	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd, REFPOOL_IOC_LINK, &l));
+	EXPECT_NOTHING_CHANGED();
+}
+
 TEST_HARNESS_MAIN

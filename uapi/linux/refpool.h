@@ -28,13 +28,22 @@
  * all zero. Results are written back only on success, and never more than
  * the caller's size.
  *
+ * Result pointers (ABI 1.1, REFPOOL_FEAT_RESULT_PTR): each command that
+ * makes a handle or a file descriptor takes, in @result_ptr, an optional
+ * user pointer to a __u32 (an int for EXPORT) where the kernel also writes
+ * that handle or fd, before it writes the struct back. A library can so
+ * pass its caller's output pointer straight through: a bad one fails the
+ * call with -EFAULT, and the handle or fd is taken back, so nothing
+ * changed. Zero means none; the commands that make nothing refuse a
+ * nonzero @result_ptr with -EINVAL.
+ *
  * Every flag bit not defined here and every nonzero pad field is refused
  * with -EINVAL; an unknown command with -ENOTTY. The errno of each command
  * is listed beside it; -EFAULT may come from any of them.
  */
 
 #define REFPOOL_ABI_MAJOR	1
-#define REFPOOL_ABI_MINOR	0
+#define REFPOOL_ABI_MINOR	1
 
 /* Object flags, reported by REFPOOL_IOC_INFO. */
 #define REFPOOL_OBJ_SEALED	_BITUL(0)	/* contents and slots are immutable */
@@ -49,6 +58,7 @@
 #define REFPOOL_FEAT_SHARE	_BITULL(1)	/* export import mmap publish lookup unpin */
 #define REFPOOL_FEAT_MODEL	_BITULL(2)	/* intern link get_link gc */
 #define REFPOOL_FEAT_BATCH	_BITULL(3)	/* batch */
+#define REFPOOL_FEAT_RESULT_PTR	_BITULL(4)	/* the @result_ptr fields (ABI 1.1) */
 
 /* Flags accepted by REFPOOL_IOC_PUBLISH. */
 #define REFPOOL_PUBLISH_PIN	_BITUL(0)	/* the token owns a reference */
@@ -78,6 +88,7 @@ struct refpool_version {
  * @flags: REFPOOL_CREATE_* flags
  * @handle: out: the new handle, owning the only reference
  * @pad: must be zero
+ * @result_ptr: 0, or a user pointer that also receives @handle (ABI 1.1)
  */
 struct refpool_create {
 	__u64 size;
@@ -86,9 +97,11 @@ struct refpool_create {
 	__u32 flags;
 	__u32 handle;
 	__u32 pad;
+	__u64 result_ptr;
 };
 
 #define REFPOOL_CREATE_SIZE_VER0	32
+#define REFPOOL_CREATE_SIZE_VER1	40
 
 /**
  * struct refpool_handle_arg - the argument of commands on one handle
@@ -96,15 +109,19 @@ struct refpool_create {
  * @out: out: the new handle, for the commands that make one (DUP)
  * @flags: must be zero
  * @pad: must be zero
+ * @result_ptr: DUP: 0, or a user pointer that also receives @out (ABI 1.1);
+ *              otherwise must be zero
  */
 struct refpool_handle_arg {
 	__u32 handle;
 	__u32 out;
 	__u32 flags;
 	__u32 pad;
+	__u64 result_ptr;
 };
 
 #define REFPOOL_HANDLE_ARG_SIZE_VER0	16
+#define REFPOOL_HANDLE_ARG_SIZE_VER1	24
 
 /**
  * struct refpool_info - what one object is
@@ -196,6 +213,8 @@ struct refpool_stats {
  *      descriptor of an exported object
  * @flags: must be zero
  * @pad: must be zero
+ * @result_ptr: 0, or a user pointer that also receives the new fd (EXPORT)
+ *              or the new handle (IMPORT) (ABI 1.1)
  *
  * The file owns one strong reference, dropped when its last fd and its
  * last mapping are gone. mmap() of the file maps the object (MAP_SHARED
@@ -207,9 +226,11 @@ struct refpool_fd_arg {
 	__s32 fd;
 	__u32 flags;
 	__u32 pad;
+	__u64 result_ptr;
 };
 
 #define REFPOOL_FD_ARG_SIZE_VER0	16
+#define REFPOOL_FD_ARG_SIZE_VER1	24
 
 /**
  * struct refpool_token_arg - publish, look up or unpin a token
@@ -217,6 +238,8 @@ struct refpool_fd_arg {
  *          UNPIN: must be zero
  * @flags: PUBLISH: REFPOOL_PUBLISH_* flags; otherwise must be zero
  * @token: PUBLISH: out; LOOKUP, UNPIN: in
+ * @result_ptr: LOOKUP: 0, or a user pointer that also receives @handle
+ *              (ABI 1.1); otherwise must be zero
  *
  * A token names an object for processes of the publisher's IPC namespace.
  * It is weak: lookup fails with -ENOENT once the object is gone. A pinned
@@ -226,9 +249,11 @@ struct refpool_token_arg {
 	__u32 handle;
 	__u32 flags;
 	__u8 token[REFPOOL_TOKEN_SIZE];
+	__u64 result_ptr;
 };
 
 #define REFPOOL_TOKEN_ARG_SIZE_VER0	24
+#define REFPOOL_TOKEN_ARG_SIZE_VER1	32
 
 /**
  * struct refpool_intern - the one interned object with these bytes
@@ -236,6 +261,7 @@ struct refpool_token_arg {
  * @len: 0 .. max_object_size
  * @flags: must be zero
  * @handle: out: a new handle to the object
+ * @result_ptr: 0, or a user pointer that also receives @handle (ABI 1.1)
  *
  * The command returns 1 when the object existed, 0 when it was created
  * (sealed, and flagged REFPOOL_OBJ_INTERNED).
@@ -245,9 +271,11 @@ struct refpool_intern {
 	__u64 len;
 	__u32 flags;
 	__u32 handle;
+	__u64 result_ptr;
 };
 
 #define REFPOOL_INTERN_SIZE_VER0	24
+#define REFPOOL_INTERN_SIZE_VER1	32
 
 /**
  * struct refpool_link - set or read a reference slot
@@ -256,6 +284,8 @@ struct refpool_intern {
  * @child: LINK: a handle of this session, or 0 to empty the slot;
  *         GET_LINK: out: a new handle to the child
  * @flags: must be zero
+ * @result_ptr: GET_LINK: 0, or a user pointer that also receives @child
+ *              (ABI 1.1); LINK: must be zero
  *
  * A link owns one strong reference to its child; replacing or clearing it
  * drops that reference. A sealed parent's slots cannot change.
@@ -265,9 +295,11 @@ struct refpool_link {
 	__u32 slot;
 	__u32 child;
 	__u32 flags;
+	__u64 result_ptr;
 };
 
 #define REFPOOL_LINK_SIZE_VER0		16
+#define REFPOOL_LINK_SIZE_VER1		24
 
 /**
  * struct refpool_gc - run a full collection
@@ -341,7 +373,7 @@ struct refpool_batch {
 #define REFPOOL_IOC_CREATE	_IOWR(REFPOOL_IOC_MAGIC, 0x01, struct refpool_create)
 /* REFPOOL_IOC_DUP: -EBADF bad handle; -EINVAL flags or pad; -ENOMEM. */
 #define REFPOOL_IOC_DUP		_IOWR(REFPOOL_IOC_MAGIC, 0x02, struct refpool_handle_arg)
-/* REFPOOL_IOC_PUT: -EBADF bad handle; -EINVAL flags, pad or nonzero @out. */
+/* REFPOOL_IOC_PUT: -EBADF bad handle; -EINVAL flags, pad, nonzero @out or @result_ptr. */
 #define REFPOOL_IOC_PUT		_IOW(REFPOOL_IOC_MAGIC, 0x03, struct refpool_handle_arg)
 /* REFPOOL_IOC_INFO: -EBADF bad handle; -EINVAL nonzero pad. */
 #define REFPOOL_IOC_INFO	_IOWR(REFPOOL_IOC_MAGIC, 0x04, struct refpool_info)
@@ -353,7 +385,8 @@ struct refpool_batch {
  */
 #define REFPOOL_IOC_WRITE	_IOW(REFPOOL_IOC_MAGIC, 0x06, struct refpool_rw)
 /*
- * REFPOOL_IOC_SEAL: -EBADF bad handle; -EINVAL flags, pad or nonzero @out;
+ * REFPOOL_IOC_SEAL: -EBADF bad handle; -EINVAL flags, pad, nonzero @out or
+ * @result_ptr;
  * -EBUSY a writable mapping exists.
  */
 #define REFPOOL_IOC_SEAL	_IOW(REFPOOL_IOC_MAGIC, 0x07, struct refpool_handle_arg)
@@ -366,11 +399,11 @@ struct refpool_batch {
  * flags or pad; -ENOMEM.
  */
 #define REFPOOL_IOC_IMPORT	_IOWR(REFPOOL_IOC_MAGIC, 0x0a, struct refpool_fd_arg)
-/* REFPOOL_IOC_PUBLISH: -EBADF bad handle; -EINVAL flags; -ENOMEM. */
+/* REFPOOL_IOC_PUBLISH: -EBADF bad handle; -EINVAL flags or @result_ptr; -ENOMEM. */
 #define REFPOOL_IOC_PUBLISH	_IOWR(REFPOOL_IOC_MAGIC, 0x0b, struct refpool_token_arg)
 /* REFPOOL_IOC_LOOKUP: -EINVAL flags; -ENOENT unknown, gone or other namespace. */
 #define REFPOOL_IOC_LOOKUP	_IOWR(REFPOOL_IOC_MAGIC, 0x0c, struct refpool_token_arg)
-/* REFPOOL_IOC_UNPIN: -EINVAL flags or handle; -ENOENT not a pinned token here. */
+/* REFPOOL_IOC_UNPIN: -EINVAL flags, handle or @result_ptr; -ENOENT not pinned here. */
 #define REFPOOL_IOC_UNPIN	_IOW(REFPOOL_IOC_MAGIC, 0x0d, struct refpool_token_arg)
 /*
  * REFPOOL_IOC_INTERN: -EINVAL flags; -EFBIG @len over max_object_size;
@@ -378,7 +411,8 @@ struct refpool_batch {
  */
 #define REFPOOL_IOC_INTERN	_IOWR(REFPOOL_IOC_MAGIC, 0x0e, struct refpool_intern)
 /*
- * REFPOOL_IOC_LINK: -EBADF bad parent or child handle; -EINVAL flags;
+ * REFPOOL_IOC_LINK: -EBADF bad parent or child handle; -EINVAL flags or
+ * @result_ptr;
  * -ERANGE @slot past the last; -EPERM sealed parent.
  */
 #define REFPOOL_IOC_LINK	_IOW(REFPOOL_IOC_MAGIC, 0x0f, struct refpool_link)

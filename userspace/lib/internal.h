@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/types.h>
 
@@ -15,8 +16,13 @@
 
 #define RP_EXPORT __attribute__((visibility("default")))
 
+/*
+ * @result_ptr: the module writes handle and fd results through a pointer
+ * of ours (ABI 1.1, REFPOOL_FEAT_RESULT_PTR), read once at open.
+ */
 struct rp_pool {
 	int fd;
+	int result_ptr;
 };
 
 /* One ioctl: restarted on EINTR, -1/errno turned into -errno. */
@@ -48,6 +54,27 @@ static inline int rp_ioctl(const struct rp_pool *p, unsigned long cmd,
  * cannot be read, or -EFAULT if not even the first byte can be.
  */
 int rp_probe_out(void *p, size_t n);
+
+/*
+ * rp_out_arg() - what a call that makes a handle or an fd puts in its
+ * struct's result_ptr, for the caller's output @out of @n bytes.
+ *
+ * Where the module takes result pointers, the caller's own: the kernel
+ * writes the result there itself, and fails the call with -EFAULT, taking
+ * back what it made, if it cannot - the library touches nothing, and pays
+ * no extra system call. Else 0, once rp_probe_out() has checked @out; the
+ * library then stores the result after the ioctl. Returns 0 or -EFAULT.
+ */
+static inline int rp_out_arg(const struct rp_pool *p, void *out, size_t n,
+			     __u64 *result_ptr)
+{
+	*result_ptr = 0;
+	if (p->result_ptr) {
+		*result_ptr = (uintptr_t)out;
+		return 0;
+	}
+	return rp_probe_out(out, n);
+}
 int rp_copy_in(void *dst, const void *src, size_t n);
 ssize_t rp_copy_in_str(char *dst, const char *src, size_t n);
 

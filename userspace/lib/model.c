@@ -10,22 +10,25 @@ RP_EXPORT int rp_intern(struct rp_pool *p, const void *data, uint64_t len,
 			rp_handle_t *out)
 {
 	struct refpool_intern args;
+	__u64 result_ptr;
 	int ret;
 
 	if (!p)
 		return -EINVAL;
 	if (!out || (!data && len))
 		return -EFAULT;
-	ret = rp_probe_out(out, sizeof(*out));
+	ret = rp_out_arg(p, out, sizeof(*out), &result_ptr);
 	if (ret < 0)
 		return ret;
 	memset(&args, 0, sizeof(args));
 	args.data = (uintptr_t)data;
 	args.len = len;
+	args.result_ptr = result_ptr;
 	ret = rp_ioctl(p, REFPOOL_IOC_INTERN, &args);
 	if (ret < 0)
 		return ret;
-	*out = args.handle;
+	if (!result_ptr)
+		*out = args.handle;
 	return ret;
 }
 
@@ -47,22 +50,25 @@ RP_EXPORT int rp_get_link(struct rp_pool *p, rp_handle_t parent, uint32_t slot,
 			  rp_handle_t *out)
 {
 	struct refpool_link args;
+	__u64 result_ptr;
 	int ret;
 
 	if (!p)
 		return -EINVAL;
 	if (!out)
 		return -EFAULT;
-	ret = rp_probe_out(out, sizeof(*out));
+	ret = rp_out_arg(p, out, sizeof(*out), &result_ptr);
 	if (ret < 0)
 		return ret;
 	memset(&args, 0, sizeof(args));
 	args.parent = parent;
 	args.slot = slot;
+	args.result_ptr = result_ptr;
 	ret = rp_ioctl(p, REFPOOL_IOC_GET_LINK, &args);
 	if (ret < 0)
 		return ret;
-	*out = args.child;
+	if (!result_ptr)
+		*out = args.child;
 	return 0;
 }
 

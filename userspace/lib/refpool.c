@@ -26,6 +26,20 @@ _Static_assert(offsetof(struct rp_stats, gc_time_ns) ==
 	       offsetof(struct refpool_stats, gc_time_ns),
 	       "rp_stats must match refpool_stats");
 
+/*
+ * Whether the module writes results through a pointer of ours (ABI 1.1).
+ * A device that is not refpool's, or an older module, says no: the
+ * library then checks outputs itself (rp_out_arg()).
+ */
+static int rp_takes_result_ptr(const struct rp_pool *p)
+{
+	struct refpool_version v;
+
+	memset(&v, 0, sizeof(v));
+	return rp_ioctl(p, REFPOOL_IOC_VERSION, &v) == 0 &&
+	       (v.features & REFPOOL_FEAT_RESULT_PTR);
+}
+
 RP_EXPORT int rp_open_path(const char *path, struct rp_pool **pool)
 {
 	struct rp_pool *p;
@@ -58,6 +72,7 @@ RP_EXPORT int rp_open_path(const char *path, struct rp_pool **pool)
 		return ret;
 	}
 	p->fd = fd;
+	p->result_ptr = rp_takes_result_ptr(p);
 	*pool = p;
 	return 0;
 }
@@ -87,13 +102,14 @@ static int rp_create_common(struct rp_pool *p, uint64_t size, uint32_t nslots,
 			    const void *data, uint32_t flags, rp_handle_t *out)
 {
 	struct refpool_create args;
+	__u64 result_ptr;
 	int ret;
 
 	if (!p)
 		return -EINVAL;
 	if (!out)
 		return -EFAULT;
-	ret = rp_probe_out(out, sizeof(*out));
+	ret = rp_out_arg(p, out, sizeof(*out), &result_ptr);
 	if (ret < 0)
 		return ret;
 	memset(&args, 0, sizeof(args));
@@ -101,10 +117,12 @@ static int rp_create_common(struct rp_pool *p, uint64_t size, uint32_t nslots,
 	args.nslots = nslots;
 	args.data = (uintptr_t)data;
 	args.flags = flags;
+	args.result_ptr = result_ptr;
 	ret = rp_ioctl(p, REFPOOL_IOC_CREATE, &args);
 	if (ret < 0)
 		return ret;
-	*out = args.handle;
+	if (!result_ptr)
+		*out = args.handle;
 	return 0;
 }
 
@@ -127,7 +145,7 @@ RP_EXPORT int rp_create_from(struct rp_pool *p, const void *data, uint64_t len,
 }
 
 static int rp_handle_op(struct rp_pool *p, unsigned long cmd, rp_handle_t h,
-			rp_handle_t *out)
+			rp_handle_t *out, __u64 result_ptr)
 {
 	struct refpool_handle_arg args;
 	int ret;
@@ -136,34 +154,36 @@ static int rp_handle_op(struct rp_pool *p, unsigned long cmd, rp_handle_t h,
 		return -EINVAL;
 	memset(&args, 0, sizeof(args));
 	args.handle = h;
+	args.result_ptr = result_ptr;
 	ret = rp_ioctl(p, cmd, &args);
-	if (ret >= 0 && out)
+	if (ret >= 0 && out && !result_ptr)
 		*out = args.out;
 	return ret;
 }
 
 RP_EXPORT int rp_dup(struct rp_pool *p, rp_handle_t h, rp_handle_t *out)
 {
+	__u64 result_ptr;
 	int ret;
 
 	if (!out)
 		return -EFAULT;
 	if (!p)
 		return -EINVAL;
-	ret = rp_probe_out(out, sizeof(*out));
+	ret = rp_out_arg(p, out, sizeof(*out), &result_ptr);
 	if (ret < 0)
 		return ret;
-	return rp_handle_op(p, REFPOOL_IOC_DUP, h, out);
+	return rp_handle_op(p, REFPOOL_IOC_DUP, h, out, result_ptr);
 }
 
 RP_EXPORT int rp_put(struct rp_pool *p, rp_handle_t h)
 {
-	return rp_handle_op(p, REFPOOL_IOC_PUT, h, NULL);
+	return rp_handle_op(p, REFPOOL_IOC_PUT, h, NULL, 0);
 }
 
 RP_EXPORT int rp_seal(struct rp_pool *p, rp_handle_t h)
 {
-	return rp_handle_op(p, REFPOOL_IOC_SEAL, h, NULL);
+	return rp_handle_op(p, REFPOOL_IOC_SEAL, h, NULL, 0);
 }
 
 /* rp_info() for an info the library has checked, or its own. */

@@ -15,36 +15,43 @@
  * rp_export() and rp_import() to an output the caller has probed, or the
  * library's own: rp_send(), rp_recv() and rp_map() probe theirs once.
  */
-static int rp_do_export(struct rp_pool *p, rp_handle_t h, int *fd)
+static int rp_do_export(struct rp_pool *p, rp_handle_t h, int *fd,
+			__u64 result_ptr)
 {
 	struct refpool_fd_arg args;
 	int ret;
 
 	memset(&args, 0, sizeof(args));
 	args.handle = h;
+	args.result_ptr = result_ptr;
 	ret = rp_ioctl(p, REFPOOL_IOC_EXPORT, &args);
 	if (ret < 0)
 		return ret;
-	*fd = args.fd;
+	if (!result_ptr)
+		*fd = args.fd;
 	return 0;
 }
 
-static int rp_do_import(struct rp_pool *p, int fd, rp_handle_t *out)
+static int rp_do_import(struct rp_pool *p, int fd, rp_handle_t *out,
+			__u64 result_ptr)
 {
 	struct refpool_fd_arg args;
 	int ret;
 
 	memset(&args, 0, sizeof(args));
 	args.fd = fd;
+	args.result_ptr = result_ptr;
 	ret = rp_ioctl(p, REFPOOL_IOC_IMPORT, &args);
 	if (ret < 0)
 		return ret;
-	*out = args.handle;
+	if (!result_ptr)
+		*out = args.handle;
 	return 0;
 }
 
 RP_EXPORT int rp_export(struct rp_pool *p, rp_handle_t h, int *fd)
 {
+	__u64 result_ptr;
 	int ret;
 
 	if (!p)
@@ -52,24 +59,25 @@ RP_EXPORT int rp_export(struct rp_pool *p, rp_handle_t h, int *fd)
 	if (!fd)
 		return -EFAULT;
 	/* Before the ioctl: a new fd must not be made and then lost. */
-	ret = rp_probe_out(fd, sizeof(*fd));
+	ret = rp_out_arg(p, fd, sizeof(*fd), &result_ptr);
 	if (ret < 0)
 		return ret;
-	return rp_do_export(p, h, fd);
+	return rp_do_export(p, h, fd, result_ptr);
 }
 
 RP_EXPORT int rp_import(struct rp_pool *p, int fd, rp_handle_t *out)
 {
+	__u64 result_ptr;
 	int ret;
 
 	if (!p)
 		return -EINVAL;
 	if (!out)
 		return -EFAULT;
-	ret = rp_probe_out(out, sizeof(*out));
+	ret = rp_out_arg(p, out, sizeof(*out), &result_ptr);
 	if (ret < 0)
 		return ret;
-	return rp_do_import(p, fd, out);
+	return rp_do_import(p, fd, out, result_ptr);
 }
 
 RP_EXPORT int rp_send(int unix_sock, struct rp_pool *p, rp_handle_t h)
@@ -92,7 +100,7 @@ RP_EXPORT int rp_send(int unix_sock, struct rp_pool *p, rp_handle_t h)
 
 	if (!p)
 		return -EINVAL;
-	ret = rp_do_export(p, h, &fd);
+	ret = rp_do_export(p, h, &fd, 0);
 	if (ret < 0)
 		return ret;
 	memset(&control, 0, sizeof(control));
@@ -172,7 +180,7 @@ RP_EXPORT int rp_recv(int unix_sock, struct rp_pool *p, rp_handle_t *out)
 			close(fd);
 		return -EBADMSG;
 	}
-	ret = rp_do_import(p, fd, out);
+	ret = rp_do_import(p, fd, out, 0);
 	close(fd);
 	return ret;
 }
@@ -200,7 +208,7 @@ RP_EXPORT int rp_map(struct rp_pool *p, rp_handle_t h, int prot, void **addr)
 	if (info.size > SIZE_MAX)
 		return -ENOMEM;
 	/* The mapping keeps the exported file, and so the object, alive. */
-	ret = rp_do_export(p, h, &fd);
+	ret = rp_do_export(p, h, &fd, 0);
 	if (ret < 0)
 		return ret;
 	map = mmap(NULL, info.size, prot, MAP_SHARED, fd, 0);

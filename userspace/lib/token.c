@@ -52,6 +52,7 @@ RP_EXPORT int rp_lookup(struct rp_pool *p, const rp_token_t *tok,
 			rp_handle_t *out)
 {
 	struct refpool_token_arg args;
+	__u64 result_ptr;
 	int ret;
 
 	if (!tok || !out)
@@ -62,13 +63,15 @@ RP_EXPORT int rp_lookup(struct rp_pool *p, const rp_token_t *tok,
 	ret = rp_copy_in(args.token, tok->bytes, sizeof(args.token));
 	if (ret < 0)
 		return ret;
-	ret = rp_probe_out(out, sizeof(*out));
+	ret = rp_out_arg(p, out, sizeof(*out), &result_ptr);
 	if (ret < 0)
 		return ret;
+	args.result_ptr = result_ptr;
 	ret = rp_token_call(p, REFPOOL_IOC_LOOKUP, &args);
 	if (ret < 0)
 		return ret;
-	*out = args.handle;
+	if (!result_ptr)
+		*out = args.handle;
 	return 0;
 }
 
