@@ -222,6 +222,43 @@ TEST_F(errors, create_from_half_mapped_efault)
 	EXPECT_NOTHING_CHANGED();
 }
 
+/*
+ * The library's own results: SPEC 2, "a bad pointer yields -EFAULT, never
+ * a crash in the library" (the kernel writes them through the caller's
+ * pointer, ABI 1.1). A test that crashes fails as well as one that asserts.
+ */
+TEST_F(errors, dup_to_bad_out_pointer_efault)
+{
+	EXPECT_EQ(-EFAULT, rp_dup(self->p, self->h, (void *)16));
+	EXPECT_EQ(-EFAULT, rp_dup(self->p, self->h, rpt_noaccess()));
+	EXPECT_NOTHING_CHANGED();
+}
+
+TEST_F(errors, create_to_read_only_out_efault)
+{
+	rp_handle_t *ro = mmap(NULL, getpagesize(), PROT_READ,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_NE(MAP_FAILED, ro);
+	EXPECT_EQ(-EFAULT, rp_create(self->p, 16, 0, 0, ro));
+	EXPECT_NOTHING_CHANGED();
+	munmap(ro, getpagesize());
+}
+
+TEST_F(errors, export_to_bad_fd_pointer_efault)
+{
+	EXPECT_EQ(-EFAULT, rp_export(self->p, self->h, rpt_noaccess()));
+	EXPECT_NOTHING_CHANGED();
+}
+
+TEST_F(errors, token_to_str_of_bad_token_efault)
+{
+	char text[33] = "";
+
+	EXPECT_EQ(-EFAULT, rp_token_to_str(rpt_noaccess(), text));
+	EXPECT_EQ(0, text[0]);
+}
+
 TEST_F(errors, read_to_bad_pointer_efault)
 {
 	EXPECT_EQ(-EFAULT, rp_read(self->p, self->h, 0, (void *)1, 16));
