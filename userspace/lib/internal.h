@@ -63,12 +63,19 @@ int rp_probe_out(void *p, size_t n);
  * writes the result there itself, and fails the call with -EFAULT, taking
  * back what it made, if it cannot - the library touches nothing, and pays
  * no extra system call. Else 0, once rp_probe_out() has checked @out; the
- * library then stores the result after the ioctl. Returns 0 or -EFAULT.
+ * library then stores the result after the ioctl.
+ *
+ * Returns 0, -EINVAL for no pool, -EFAULT for a NULL or bad @out: the
+ * checks every such call starts with, in the order SPEC §3 gives them.
  */
 static inline int rp_out_arg(const struct rp_pool *p, void *out, size_t n,
 			     __u64 *result_ptr)
 {
 	*result_ptr = 0;
+	if (!p)
+		return -EINVAL;
+	if (!out)
+		return -EFAULT;
 	if (p->result_ptr) {
 		*result_ptr = (uintptr_t)out;
 		return 0;

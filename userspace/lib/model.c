@@ -53,10 +53,6 @@ RP_EXPORT int rp_get_link(struct rp_pool *p, rp_handle_t parent, uint32_t slot,
 	__u64 result_ptr;
 	int ret;
 
-	if (!p)
-		return -EINVAL;
-	if (!out)
-		return -EFAULT;
 	ret = rp_out_arg(p, out, sizeof(*out), &result_ptr);
 	if (ret < 0)
 		return ret;

@@ -105,10 +105,6 @@ static int rp_create_common(struct rp_pool *p, uint64_t size, uint32_t nslots,
 	__u64 result_ptr;
 	int ret;
 
-	if (!p)
-		return -EINVAL;
-	if (!out)
-		return -EFAULT;
 	ret = rp_out_arg(p, out, sizeof(*out), &result_ptr);
 	if (ret < 0)
 		return ret;
@@ -166,10 +162,6 @@ RP_EXPORT int rp_dup(struct rp_pool *p, rp_handle_t h, rp_handle_t *out)
 	__u64 result_ptr;
 	int ret;
 
-	if (!out)
-		return -EFAULT;
-	if (!p)
-		return -EINVAL;
 	ret = rp_out_arg(p, out, sizeof(*out), &result_ptr);
 	if (ret < 0)
 		return ret;

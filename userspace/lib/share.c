@@ -54,10 +54,6 @@ RP_EXPORT int rp_export(struct rp_pool *p, rp_handle_t h, int *fd)
 	__u64 result_ptr;
 	int ret;
 
-	if (!p)
-		return -EINVAL;
-	if (!fd)
-		return -EFAULT;
 	/* Before the ioctl: a new fd must not be made and then lost. */
 	ret = rp_out_arg(p, fd, sizeof(*fd), &result_ptr);
 	if (ret < 0)
@@ -70,10 +66,6 @@ RP_EXPORT int rp_import(struct rp_pool *p, int fd, rp_handle_t *out)
 	__u64 result_ptr;
 	int ret;
 
-	if (!p)
-		return -EINVAL;
-	if (!out)
-		return -EFAULT;
 	ret = rp_out_arg(p, out, sizeof(*out), &result_ptr);
 	if (ret < 0)
 		return ret;

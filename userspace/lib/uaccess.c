@@ -95,6 +95,26 @@ static int rp_probe_word(uintptr_t w)
 }
 
 /*
+ * Probe the word holding the first byte of [p, p + n) and, when the range
+ * reaches into a second page, the word holding the last (see
+ * rp_probe_out()). 0, -EFAULT (NULL too), or -EINVAL for an n out of range.
+ */
+static int rp_probe_range(const void *p, size_t n, int (*word)(uintptr_t))
+{
+	uintptr_t first = (uintptr_t)p, last = first + n - 1;
+	int ret;
+
+	if (!p)
+		return -EFAULT;
+	if (n < 1 || n > RP_MIN_PAGE)
+		return -EINVAL;
+	ret = word(first & ~(uintptr_t)3);
+	if (ret == 0 && rp_crosses_page(p, n))
+		ret = word(last & ~(uintptr_t)3);
+	return ret;
+}
+
+/*
  * rp_probe_out() - may the library store n bytes at p?
  *
  * Called before the ioctl whose result goes to p, so that a bad pointer is
@@ -119,17 +139,7 @@ static int rp_probe_word(uintptr_t w)
  */
 int rp_probe_out(void *p, size_t n)
 {
-	uintptr_t first = (uintptr_t)p, last = first + n - 1;
-	int ret;
-
-	if (!p)
-		return -EFAULT;
-	if (n < 1 || n > RP_MIN_PAGE)
-		return -EINVAL;
-	ret = rp_probe_word(first & ~(uintptr_t)3);
-	if (ret == 0 && rp_crosses_page(p, n))
-		ret = rp_probe_word(last & ~(uintptr_t)3);
-	return ret;
+	return rp_probe_range(p, n, rp_probe_word);
 }
 
 /*
@@ -169,16 +179,8 @@ static int rp_probe_in_word(uintptr_t w)
  */
 int rp_copy_in(void *dst, const void *src, size_t n)
 {
-	uintptr_t first = (uintptr_t)src, last = first + n - 1;
-	int ret;
+	int ret = rp_probe_range(src, n, rp_probe_in_word);
 
-	if (!src)
-		return -EFAULT;
-	if (n < 1 || n > RP_MIN_PAGE)
-		return -EINVAL;
-	ret = rp_probe_in_word(first & ~(uintptr_t)3);
-	if (ret == 0 && rp_crosses_page(src, n))
-		ret = rp_probe_in_word(last & ~(uintptr_t)3);
 	if (ret == 0)
 		memcpy(dst, src, n);
 	return ret;
