@@ -178,7 +178,7 @@ static struct rp_container *rp_gc_scanned(struct rp_object *child)
  * its slots hold still, and so do the lists.
  */
 static void rp_gc_children(struct rp_container *c, rp_gc_child_fn fn,
-				 void *arg)
+			   void *arg)
 {
 	struct rp_container *child;
 	u32 i;
