@@ -470,9 +470,16 @@ static void rp_gc_work(struct work_struct *work)
 	mutex_unlock(&rp_gc.mutex);
 }
 
-/* The time bound: a full collection, a while after garbage may have formed. */
+/*
+ * The time bound: a full collection, a while after garbage may have formed
+ * - unless automatic collection was turned off meanwhile.
+ */
 static void rp_gc_full_work(struct work_struct *work)
 {
+	if (!READ_ONCE(gc_threshold)) {
+		clear_bit(0, &rp_gc.full_pending);
+		return;
+	}
 	mutex_lock(&rp_gc.mutex);
 	rp_gc_collect(true);
 	mutex_unlock(&rp_gc.mutex);
