@@ -63,8 +63,7 @@ FIXTURE_TEARDOWN(users)
 }
 
 /* Tell the parties to go, and wait for the holding one. */
-static int release_holder(struct __test_metadata *_metadata,
-			  FIXTURE_DATA(users) *self)
+static int release_holder(FIXTURE_DATA(users) *self)
 {
 	int status;
 
@@ -152,7 +151,7 @@ TEST_F(users, intern_of_another_users_value_is_a_new_object)
 	/* B's own value is shared with B. */
 	EXPECT_EQ(1, self->b->ret2);
 	EXPECT_EQ(self->b->id, self->b->id2);
-	EXPECT_EQ(0, release_holder(_metadata, self));
+	EXPECT_EQ(0, release_holder(self));
 }
 
 TEST_F(users, intern_is_shared_by_the_processes_of_one_user)
@@ -161,7 +160,7 @@ TEST_F(users, intern_is_shared_by_the_processes_of_one_user)
 	ASSERT_EQ(0, rpt_run_as(RPT_UID_A, intern_twice, self->b));
 	EXPECT_EQ(1, self->b->ret);
 	EXPECT_EQ(self->a->id, self->b->id);
-	EXPECT_EQ(0, release_holder(_metadata, self));
+	EXPECT_EQ(0, release_holder(self));
 }
 
 /* --- pins ----------------------------------------------------------------- */
@@ -309,7 +308,7 @@ TEST_F(users, pin_of_another_users_object_is_eperm)
 	EXPECT_EQ(0, self->b->ret2);
 	/* Else B could keep A's object, on A's quota, past A's processes. */
 	EXPECT_EQ(-EPERM, self->b->ret);
-	EXPECT_EQ(0, release_holder(_metadata, self));
+	EXPECT_EQ(0, release_holder(self));
 	EXPECT_EQ(0, token_lives(&self->a->tok));
 }
 
@@ -317,24 +316,24 @@ TEST_F(users, pin_of_another_users_object_is_eperm)
 static int pin_two_and_list(void *arg)
 {
 	struct party *me = arg;
-	rp_token_t toks[8];
+	struct rp_pin_info pins[8];
 	struct rp_pool *p;
 	rp_handle_t h;
-	int i;
 
 	if (rp_open(&p))
 		return 1;
-	for (i = 0; i < 2; i++) {
-		if (rp_create(p, 8, 0, 0, &h) || rp_pin(p, h, &toks[i]))
-			return 2;
-		rp_put(p, h);
-	}
-	me->tok = toks[0];
-	me->tok2 = toks[1];
-	me->ret = rp_list_pins(p, toks, 8);
+	if (rp_create(p, 8, 0, 0, &h) || rp_pin(p, h, &me->tok))
+		return 2;
+	rp_put(p, h);
+	if (rp_create(p, 16, 0, 0, &h) || rp_pin(p, h, &me->tok2))
+		return 2;
+	rp_put(p, h);
+	me->ret = rp_list_pins(p, pins, 8);
+	/* Oldest first, with each object's size. */
 	me->ret2 = me->ret == 2 &&
-		   !memcmp(&toks[0], &me->tok, sizeof(me->tok)) &&
-		   !memcmp(&toks[1], &me->tok2, sizeof(me->tok2));
+		   !memcmp(&pins[0].token, &me->tok, sizeof(me->tok)) &&
+		   !memcmp(&pins[1].token, &me->tok2, sizeof(me->tok2)) &&
+		   pins[0].size == 8 && pins[1].size == 16;
 	rp_close(p);
 	return 0;
 }
@@ -343,16 +342,16 @@ static int pin_two_and_list(void *arg)
 static int list_and_unpin_all(void *arg)
 {
 	struct party *me = arg;
-	rp_token_t toks[8];
+	struct rp_pin_info pins[8];
 	struct rp_pool *p;
 	int i, n;
 
 	if (rp_open(&p))
 		return 1;
-	n = rp_list_pins(p, toks, 8);
+	n = rp_list_pins(p, pins, 8);
 	me->ret = n;
 	for (i = 0; i < n && i < 8; i++)
-		if (rp_unpin(p, &toks[i]))
+		if (rp_unpin(p, &pins[i].token))
 			me->ret2++;
 	rp_close(p);
 	return 0;
@@ -421,7 +420,7 @@ TEST_F(users, a_user_over_its_quota_does_not_stop_another)
 	EXPECT_EQ(-EDQUOT, self->a->ret);
 
 	/* A's processes gone, its charges are returned. */
-	EXPECT_EQ(0, release_holder(_metadata, self));
+	EXPECT_EQ(0, release_holder(self));
 	ASSERT_EQ(0, rpt_run_as(RPT_UID_A, create_one, self->a));
 	EXPECT_EQ(0, self->a->ret);
 }
@@ -434,7 +433,7 @@ TEST_F(users, max_user_objects_is_per_user)
 	EXPECT_EQ(10, self->a->n);
 	ASSERT_EQ(0, rpt_run_as(RPT_UID_B, create_one, self->b));
 	EXPECT_EQ(0, self->b->ret);
-	EXPECT_EQ(0, release_holder(_metadata, self));
+	EXPECT_EQ(0, release_holder(self));
 }
 
 /* A pin costs its user: user_bytes grows with it, and shrinks back. */
@@ -498,7 +497,7 @@ TEST_F(users, a_handle_to_another_users_object_costs_its_holder)
 	EXPECT_LT(0, self->b->n);
 	EXPECT_GT(256, self->b->n);
 	EXPECT_EQ(0, self->b->id2);
-	EXPECT_EQ(0, release_holder(_metadata, self));
+	EXPECT_EQ(0, release_holder(self));
 }
 
 TEST_HARNESS_MAIN
