@@ -10,7 +10,6 @@
 #include "refpool_test.h"
 
 #include <pthread.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 /* How long a delay point holds a window open. */
@@ -57,37 +56,27 @@ struct call {
 	int cpu;
 	struct rp_op *ops;
 	uint32_t count;
-	pid_t tid;
 };
 
-/* The caller's thread id, for rpt_wait_in_kernel(). */
-static void note_tid(struct call *c)
+/* Start @fn on @c and return once it sits at delay point @hook. */
+static int start_at_hook(pthread_t *t, void *(*fn)(void *), struct call *c,
+			 const char *hook)
 {
-	__atomic_store_n(&c->tid, (pid_t)syscall(SYS_gettid), __ATOMIC_RELEASE);
-}
+	long hits = rpt_hook_hits(hook);
+	int ret;
 
-/* Start @fn on @c and return once it sits at the delay point. */
-static int start_at_hook(pthread_t *t, void *(*fn)(void *), struct call *c)
-{
-	uint64_t t0 = rpt_now_ms();
-	int ret = pthread_create(t, NULL, fn, c);
-
+	if (hits < 0)
+		return hits;
+	ret = pthread_create(t, NULL, fn, c);
 	if (ret)
 		return -ret;
-	while (!__atomic_load_n(&c->tid, __ATOMIC_ACQUIRE)) {
-		if (rpt_now_ms() - t0 > 5000)
-			return -ETIMEDOUT;
-		rpt_sleep_us(1000);
-	}
-	ret = rpt_wait_in_kernel(c->tid, "rp_hook", WINDOW_MS);
-	return ret == -ENOENT ? 0 : ret;
+	return rpt_hook_wait(hook, hits, 10 * WINDOW_MS);
 }
 
 static void *do_publish(void *arg)
 {
 	struct call *c = arg;
 
-	note_tid(c);
 	c->ret = rp_publish(c->p, c->h, &c->tok);
 	return NULL;
 }
@@ -108,7 +97,7 @@ TEST_F(races, publish_while_the_last_handle_is_put)
 
 	ASSERT_EQ(0, rp_create(self->p, 8, 0, 0, &c.h));
 	ARM("publish", 1);
-	ASSERT_EQ(0, start_at_hook(&t, do_publish, &c));
+	ASSERT_EQ(0, start_at_hook(&t, do_publish, &c, "publish"));
 	ASSERT_EQ(0, rp_put(self->p, c.h));
 	/* Tokens of other objects, to take the freed memory if it is. */
 	for (i = 0; i < 8; i++) {
@@ -127,7 +116,6 @@ static void *do_lookup(void *arg)
 {
 	struct call *c = arg;
 
-	note_tid(c);
 	rpt_pin_cpu(c->cpu);
 	c->ret = rp_lookup(c->p, &c->tok, &c->out);
 	return NULL;
@@ -152,7 +140,7 @@ TEST_F(races, lookup_of_an_object_freed_and_reused_meanwhile)
 	ASSERT_EQ(0, rp_create(self->p, 8, 0, 0, &h));
 	ASSERT_EQ(0, rp_publish(self->p, h, &c.tok));
 	ARM("lookup", 1);
-	ASSERT_EQ(0, start_at_hook(&t, do_lookup, &c));
+	ASSERT_EQ(0, start_at_hook(&t, do_lookup, &c, "lookup"));
 	ASSERT_EQ(0, rp_put(self->p, h));
 	for (i = 0; i < 16; i++)
 		ASSERT_EQ(0, rp_create(self->p, 8, 0, 0, &fresh[i]));
@@ -169,7 +157,6 @@ static void *do_get_link(void *arg)
 {
 	struct call *c = arg;
 
-	note_tid(c);
 	c->ret = rp_get_link(c->p, c->h, c->slot, &c->out);
 	return NULL;
 }
@@ -193,7 +180,7 @@ TEST_F(races, get_link_while_the_parent_is_dropped_and_collected)
 	ASSERT_EQ(0, rp_link(self->p, child, 0, c.h));
 	ASSERT_EQ(0, rp_put(self->p, child));
 	ARM("get_link", 1);
-	ASSERT_EQ(0, start_at_hook(&t, do_get_link, &c));
+	ASSERT_EQ(0, start_at_hook(&t, do_get_link, &c, "get_link"));
 	ASSERT_EQ(0, rp_put(self->p, c.h));
 	ASSERT_EQ(0, rp_gc(self->p, &collected));
 	EXPECT_EQ(0, collected);
@@ -212,7 +199,6 @@ static void *do_batch(void *arg)
 {
 	struct call *c = arg;
 
-	note_tid(c);
 	c->ret = rp_batch(c->p, c->ops, c->count);
 	return NULL;
 }
@@ -238,7 +224,7 @@ TEST_F(races, batch_array_unmapped_mid_call)
 	c.ops[1] = (struct rp_op){ .op = RP_OP_PUT, .handle = h2 };
 	c.ops[2] = (struct rp_op){ .op = RP_OP_SEAL, .handle = h };
 	ARM("batch", 1);
-	ASSERT_EQ(0, start_at_hook(&t, do_batch, &c));
+	ASSERT_EQ(0, start_at_hook(&t, do_batch, &c, "batch"));
 	ASSERT_EQ(0, munmap(c.ops, 4096));
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	EXPECT_EQ(0, c.ret);
@@ -261,6 +247,7 @@ TEST_F(races, lookup_waiting_for_the_collector_is_killable)
 	uint64_t t0, collected;
 	pid_t pid, gc;
 	int status;
+	long hits;
 
 	ASSERT_EQ(0, rp_create(self->p, 8, 1, 0, &a));
 	ASSERT_EQ(0, rp_create(self->p, 8, 1, 0, &b));
@@ -272,6 +259,8 @@ TEST_F(races, lookup_waiting_for_the_collector_is_killable)
 	ASSERT_EQ(0, rpt_hook_arm("gc_settle", 4 * WINDOW_MS, 1));
 
 	/* The collection, from another process: it stops after the doom. */
+	hits = rpt_hook_hits("gc_settle");
+	ASSERT_LE(0, hits);
 	gc = fork();
 	ASSERT_LE(0, gc);
 	if (gc == 0) {
@@ -282,7 +271,7 @@ TEST_F(races, lookup_waiting_for_the_collector_is_killable)
 		rp_gc(q, &collected);
 		_exit(0);
 	}
-	ASSERT_NE(-ETIMEDOUT, rpt_wait_in_kernel(gc, "rp_hook", 2 * WINDOW_MS));
+	ASSERT_EQ(0, rpt_hook_wait("gc_settle", hits, 10 * WINDOW_MS));
 
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -295,8 +284,7 @@ TEST_F(races, lookup_waiting_for_the_collector_is_killable)
 		rp_lookup(q, &tok, &h);
 		_exit(0);
 	}
-	ASSERT_NE(-ETIMEDOUT,
-		  rpt_wait_in_kernel(pid, "rp_gc_wait_doomed", WINDOW_MS));
+	ASSERT_EQ(0, rpt_wait_in_kernel(pid, "rp_gc_wait_doomed", WINDOW_MS));
 	t0 = rpt_now_ms();
 	ASSERT_EQ(0, kill(pid, SIGKILL));
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
@@ -311,7 +299,6 @@ static void *do_seal(void *arg)
 {
 	struct call *c = arg;
 
-	note_tid(c);
 	c->ret = rp_seal(c->p, c->h);
 	return NULL;
 }
@@ -330,7 +317,7 @@ TEST_F(races, seal_against_a_new_writable_mapping)
 
 	ASSERT_EQ(0, rp_create(self->p, 4096, 0, 0, &c.h));
 	ARM("seal", 1);
-	ASSERT_EQ(0, start_at_hook(&t, do_seal, &c));
+	ASSERT_EQ(0, start_at_hook(&t, do_seal, &c, "seal"));
 	ret = rp_map(self->p, c.h, PROT_READ | PROT_WRITE, &addr);
 	ASSERT_EQ(0, pthread_join(t, NULL));
 	ASSERT_EQ(0, rp_info(self->p, c.h, &info));

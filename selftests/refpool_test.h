@@ -669,13 +669,46 @@ static inline int rpt_hook_arm(const char *name, unsigned int ms,
 	return ret;
 }
 
+/* How many calls have reached delay point @name so far, or -errno. */
+static inline long rpt_hook_hits(const char *name)
+{
+	char line[128], hook[64];
+	unsigned int ms, count;
+	unsigned long hits;
+	long ret = -ENOENT;
+	FILE *f = fopen(RPT_HOOKS_FILE, "re");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %u %u %lu", hook, &ms, &count, &hits) == 4 &&
+		    !strcmp(hook, name))
+			ret = hits;
+	fclose(f);
+	return ret;
+}
+
+/* Wait until delay point @name has been reached more than @hits times. */
+static inline int rpt_hook_wait(const char *name, long hits, int timeout_ms)
+{
+	uint64_t t0 = rpt_now_ms();
+	long now;
+
+	while ((now = rpt_hook_hits(name)) <= hits) {
+		if (now < 0)
+			return now;
+		if (rpt_now_ms() - t0 > (uint64_t)timeout_ms)
+			return -ETIMEDOUT;
+		rpt_sleep_us(2000);
+	}
+	return 0;
+}
+
 /*
- * Wait until thread or process @tid is inside kernel function @sym (its
- * /proc/TID/stack names it), e.g. sleeping at a delay point ("rp_hook").
- * 0; -ETIMEDOUT; or -ENOENT where stacks cannot be read, after a plain
- * wait of @timeout_ms / 4 that the caller must make do with.
+ * Wait until process @pid is inside kernel function @sym (its
+ * /proc/PID/stack names it), e.g. sleeping in a wait. 0 or -ETIMEDOUT.
  */
-static inline int rpt_wait_in_kernel(pid_t tid, const char *sym,
+static inline int rpt_wait_in_kernel(pid_t pid, const char *sym,
 				     int timeout_ms)
 {
 	uint64_t t0 = rpt_now_ms();
@@ -683,22 +716,19 @@ static inline int rpt_wait_in_kernel(pid_t tid, const char *sym,
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/stack", tid);
+	snprintf(path, sizeof(path), "/proc/%d/stack", pid);
 	for (;;) {
+		n = -1;
 		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			rpt_sleep_us(timeout_ms * 250UL);
-			return -ENOENT;
+		if (fd >= 0) {
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
 		}
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n < 0) {
-			rpt_sleep_us(timeout_ms * 250UL);
-			return -ENOENT;
+		if (n >= 0) {
+			buf[n] = '\0';
+			if (strstr(buf, sym))
+				return 0;
 		}
-		buf[n] = '\0';
-		if (strstr(buf, sym))
-			return 0;
 		if (rpt_now_ms() - t0 > (uint64_t)timeout_ms)
 			return -ETIMEDOUT;
 		rpt_sleep_us(5000);

@@ -350,6 +350,7 @@ static int list_and_unpin_all(void *arg)
 		return 1;
 	n = rp_list_pins(p, pins, 8);
 	me->ret = n;
+	me->ret2 = 0;
 	for (i = 0; i < n && i < 8; i++)
 		if (rp_unpin(p, &pins[i].token))
 			me->ret2++;
