@@ -66,6 +66,57 @@ static inline const char *rpt_device(void)
 	EXPECT_EQ((before)->user_bytes, __rpt_now.user_bytes); \
 } while (0)
 
+/*
+ * The pool's objects and bytes and the session's handles, but not the
+ * user's charges: for calls that succeed and leave a charge behind for as
+ * long as the object lives (a token, the pages a mapping made).
+ */
+#define EXPECT_POOL_SAME(p, before) do { \
+	struct rp_stats __rpt_now; \
+	ASSERT_EQ(0, rp_stats((p), &__rpt_now)); \
+	EXPECT_EQ((before)->objects, __rpt_now.objects); \
+	EXPECT_EQ((before)->bytes, __rpt_now.bytes); \
+	EXPECT_EQ((before)->session_handles, __rpt_now.session_handles); \
+} while (0)
+
+/* The calling user's charged bytes, or 0. */
+static inline uint64_t rpt_user_bytes(struct rp_pool *p)
+{
+	struct rp_stats st;
+
+	return rp_stats(p, &st) ? 0 : st.user_bytes;
+}
+
+/*
+ * What creating an object of @size bytes and @nslots slots costs its
+ * user, with its handle (measured: made and put again), or 0.
+ */
+static inline uint64_t rpt_cost_of_create(struct rp_pool *p, uint64_t size,
+					  uint32_t nslots)
+{
+	uint64_t before = rpt_user_bytes(p), after;
+	rp_handle_t h;
+
+	if (rp_create(p, size, nslots, 0, &h))
+		return 0;
+	after = rpt_user_bytes(p);
+	rp_put(p, h);
+	return after - before;
+}
+
+/* What one more handle costs (measured with a dup of @h), or 0. */
+static inline uint64_t rpt_cost_of_handle(struct rp_pool *p, rp_handle_t h)
+{
+	uint64_t before = rpt_user_bytes(p), after;
+	rp_handle_t d;
+
+	if (rp_dup(p, h, &d))
+		return 0;
+	after = rpt_user_bytes(p);
+	rp_put(p, d);
+	return after - before;
+}
+
 /* Expect the counters to have moved by exactly these amounts. */
 #define EXPECT_POOL_DELTA(p, before, d_objects, d_bytes, d_handles) do { \
 	struct rp_stats __rpt_now; \

@@ -59,8 +59,9 @@ FIXTURE_TEARDOWN(tokens)
 	self->pins[self->npins++] = *(tok); \
 } while (0)
 
+/* A token is charged to its publisher until the object dies. */
 #define EXPECT_NOTHING_CHANGED() do { \
-	EXPECT_POOL_UNCHANGED(self->p, &self->base); \
+	EXPECT_POOL_SAME(self->p, &self->base); \
 	EXPECT_OBJ_UNCHANGED(self->p, &self->obj); \
 } while (0)
 
@@ -205,7 +206,7 @@ TEST_F(tokens, looked_up_handle_keeps_object_after_publisher_puts)
 	ASSERT_EQ(0, rp_publish(self->p, self->h, &tok));
 	ASSERT_EQ(0, rp_lookup(self->p, &tok, &h2));
 	ASSERT_EQ(0, rp_put(self->p, self->h));
-	EXPECT_POOL_UNCHANGED(self->p, &self->base);
+	EXPECT_POOL_SAME(self->p, &self->base);
 	EXPECT_EQ(1, rpt_refs(self->p, h2));
 	ASSERT_EQ(OBJ_SIZE, rp_read(self->p, h2, 0, buf, OBJ_SIZE));
 	EXPECT_EQ(-1, rpt_mismatch(buf, OBJ_SIZE, OBJ_SEED));
@@ -507,7 +508,7 @@ TEST_F(tokens, pin_adds_one_reference)
 
 	PIN(self->p, self->h, &pinned);
 	EXPECT_EQ(2, rpt_refs(self->p, self->h));
-	EXPECT_POOL_UNCHANGED(self->p, &self->base);
+	EXPECT_POOL_SAME(self->p, &self->base);
 	/* The pinned token is the object's token in this namespace. */
 	ASSERT_EQ(0, rp_publish(self->p, self->h, &published));
 	EXPECT_TOKEN_EQ(&pinned, &published);
