@@ -51,6 +51,13 @@ RP_EXPORT int rp_watch_token(struct rp_pool *p, const rp_token_t *tok,
 
 	if (!p)
 		return -EINVAL;
+	/*
+	 * A token pointer of 0 means "no token" to the kernel, and with
+	 * handle 0 that is another watch (the collector's); as the token
+	 * to read it is a bad pointer.
+	 */
+	if (!tok)
+		return -EFAULT;
 	return rp_ioctl(p, REFPOOL_IOC_WATCH, &args);
 }
 
