@@ -381,25 +381,12 @@ FIXTURE_TEARDOWN(recv)
 }
 
 /*
- * Send @len bytes (0 or more) carrying an exported object's fd and a
- * pipe's read end; the sender keeps nothing, so only the message holds
- * the object.
+ * Send @len bytes (0 or 1) carrying an exported object's fd and a pipe's
+ * read end; the sender keeps nothing, so only the message holds the
+ * object.
  */
 static int send_hostile(struct rp_pool *p, int sock, size_t len)
 {
-	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	char data[4] = "evil";
-	struct iovec iov = { .iov_base = data, .iov_len = len };
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
-	};
-	struct cmsghdr *cmsg;
 	int fds[2], pfd[2], ret;
 	rp_handle_t h;
 
@@ -413,13 +400,7 @@ static int send_hostile(struct rp_pool *p, int sock, size_t len)
 	if (pipe2(pfd, O_CLOEXEC))
 		return -errno;
 	fds[1] = pfd[0];
-	memset(&control, 0, sizeof(control));
-	cmsg = CMSG_FIRSTHDR(&msg);
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(fds));
-	memcpy(CMSG_DATA(cmsg), fds, sizeof(fds));
-	ret = sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
+	ret = rpt_send_fds_len(sock, fds, 2, len);
 	close(fds[0]);
 	close(pfd[0]);
 	close(pfd[1]);
