@@ -663,7 +663,22 @@ static const char *find_valgrind(void)
 	return NULL;
 }
 
-TEST(every_call_is_clean_under_valgrind)
+FIXTURE(valgrind) {
+	int unused;
+};
+
+FIXTURE_SETUP(valgrind)
+{
+}
+
+FIXTURE_TEARDOWN(valgrind)
+{
+}
+
+/* memcheck makes the program tens of times slower, more under TCG. */
+#define VALGRIND_TIMEOUT	240
+
+TEST_F_TIMEOUT(valgrind, every_call_is_clean, VALGRIND_TIMEOUT)
 {
 	const char *valgrind = find_valgrind();
 	char helper[PATH_MAX];

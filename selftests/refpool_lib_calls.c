@@ -2,8 +2,8 @@
 /*
  * refpool_lib_calls: every call of librefpool, each at least once with
  * success, and every result used in a branch - what memcheck needs to see
- * to report a result the library failed to mark as written. refpool_lib's
- * every_call_is_clean_under_valgrind runs it under
+ * to report a result the library failed to mark as written.
+ * refpool_lib's valgrind.every_call_is_clean runs it under
  *
  *   valgrind --error-exitcode=1 --leak-check=full refpool_lib_calls
  *

@@ -12,7 +12,7 @@
 
 static const char *const rp_errors[] = {
 	[0] = "Success",
-	[EPERM] = "Object is sealed, or the pin is another user's",
+	[EPERM] = "Object is sealed",
 	[ENOENT] = "No such object, token or slot",
 	[EINTR] = "Interrupted",
 	[EBADF] = "Bad handle or file descriptor",
