@@ -15,15 +15,11 @@ _Static_assert(RP_EV_FREED == REFPOOL_EV_FREED &&
 	       RP_EV_SEALED == REFPOOL_EV_SEALED &&
 	       RP_EV_GC == REFPOOL_EV_GC &&
 	       RP_EV_OVERFLOW == REFPOOL_EV_OVERFLOW, "event bits");
-_Static_assert(sizeof(struct rp_event) == REFPOOL_EVENT_SIZE_VER0 &&
-	       offsetof(struct rp_event, cookie) ==
-	       offsetof(struct refpool_event, cookie) &&
-	       offsetof(struct rp_event, id) ==
-	       offsetof(struct refpool_event, id) &&
-	       offsetof(struct rp_event, events) ==
-	       offsetof(struct refpool_event, events) &&
-	       offsetof(struct rp_event, reserved) ==
-	       offsetof(struct refpool_event, reserved),
+RP_SAME_FIELD(rp_event, refpool_event, cookie);
+RP_SAME_FIELD(rp_event, refpool_event, id);
+RP_SAME_FIELD(rp_event, refpool_event, events);
+RP_SAME_FIELD(rp_event, refpool_event, reserved);
+_Static_assert(sizeof(struct rp_event) == REFPOOL_EVENT_SIZE_VER0,
 	       "rp_event is refpool_event");
 
 RP_EXPORT int rp_watch(struct rp_pool *p, rp_handle_t h, uint32_t events,

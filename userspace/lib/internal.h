@@ -40,6 +40,15 @@
 
 #define RP_EXPORT __attribute__((visibility("default")))
 
+/*
+ * Public structs are handed to the kernel as they are: field @f of struct
+ * @a is field @f of the uapi's struct @b, at the same offset and size.
+ */
+#define RP_SAME_FIELD(a, b, f)						\
+	_Static_assert(offsetof(struct a, f) == offsetof(struct b, f) &&	\
+		       sizeof(((struct a *)0)->f) ==			\
+		       sizeof(((struct b *)0)->f), #a "." #f)
+
 /* A pointer as the kernel's __u64. */
 #define RP_PTR(ptr)	((__u64)(uintptr_t)(ptr))
 

@@ -70,13 +70,12 @@ RP_EXPORT int rp_gc(struct rp_pool *p, uint64_t *collected)
 }
 
 /* struct rp_op is the first version of the uapi's op, as it is. */
-_Static_assert(sizeof(struct rp_op) == REFPOOL_OP_SIZE_VER0 &&
-	       offsetof(struct rp_op, op) == offsetof(struct refpool_op, op) &&
-	       offsetof(struct rp_op, handle) ==
-	       offsetof(struct refpool_op, handle) &&
-	       offsetof(struct rp_op, out) == offsetof(struct refpool_op, out) &&
-	       offsetof(struct rp_op, result) ==
-	       offsetof(struct refpool_op, result), "rp_op is refpool_op VER0");
+RP_SAME_FIELD(rp_op, refpool_op, op);
+RP_SAME_FIELD(rp_op, refpool_op, handle);
+RP_SAME_FIELD(rp_op, refpool_op, out);
+RP_SAME_FIELD(rp_op, refpool_op, result);
+_Static_assert(sizeof(struct rp_op) == REFPOOL_OP_SIZE_VER0,
+	       "rp_op is refpool_op VER0");
 _Static_assert(RP_OP_DUP == REFPOOL_OP_DUP && RP_OP_PUT == REFPOOL_OP_PUT &&
 	       RP_OP_SEAL == REFPOOL_OP_SEAL, "batch ops");
 

@@ -15,11 +15,6 @@
 #define RP_DEFAULT_DEVICE "/dev/refpool"
 
 /* The public structs are the uapi's, field for field. */
-#define RP_SAME_FIELD(a, b, f)						\
-	_Static_assert(offsetof(struct a, f) == offsetof(struct b, f) &&	\
-		       sizeof(((struct a *)0)->f) ==			\
-		       sizeof(((struct b *)0)->f), #a "." #f)
-
 RP_SAME_FIELD(rp_info, refpool_info, id);
 RP_SAME_FIELD(rp_info, refpool_info, size);
 RP_SAME_FIELD(rp_info, refpool_info, refs);

@@ -8,13 +8,10 @@
 #include "internal.h"
 
 _Static_assert(sizeof(rp_token_t) == REFPOOL_TOKEN_SIZE, "token size");
-_Static_assert(offsetof(struct rp_pin_info, token) ==
-	       offsetof(struct refpool_pin_info, token) &&
-	       offsetof(struct rp_pin_info, id) ==
-	       offsetof(struct refpool_pin_info, id) &&
-	       offsetof(struct rp_pin_info, size) ==
-	       offsetof(struct refpool_pin_info, size) &&
-	       sizeof(struct rp_pin_info) == REFPOOL_PIN_INFO_SIZE_VER0,
+RP_SAME_FIELD(rp_pin_info, refpool_pin_info, token);
+RP_SAME_FIELD(rp_pin_info, refpool_pin_info, id);
+RP_SAME_FIELD(rp_pin_info, refpool_pin_info, size);
+_Static_assert(sizeof(struct rp_pin_info) == REFPOOL_PIN_INFO_SIZE_VER0,
 	       "rp_pin_info is refpool_pin_info");
 
 static int rp_publish_flags(struct rp_pool *p, rp_handle_t h, uint32_t flags,
