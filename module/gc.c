@@ -161,6 +161,9 @@ static void rp_gc_walk(struct list_head *from, struct list_head *to,
 	}
 }
 
+/* What to do with each scanned child of a container. */
+typedef void (*rp_gc_child_fn)(struct rp_container *child, void *arg);
+
 /* A child that is a container of this collection, or NULL. */
 static struct rp_container *rp_gc_scanned(struct rp_object *child)
 {
@@ -170,14 +173,12 @@ static struct rp_container *rp_gc_scanned(struct rp_object *child)
 	return child->links;
 }
 
-typedef void (*rp_gc_child_fn)(struct rp_container *child, void *arg);
-
 /*
  * Call @fn on each scanned child of @c, under @c's lock and the list lock:
  * its slots hold still, and so do the lists.
  */
-static void rp_gc_for_each_child(struct rp_container *c, rp_gc_child_fn fn,
-				 void *arg)
+static void rp_gc_children(struct rp_container *c, rp_gc_child_fn fn,
+			   void *arg)
 {
 	struct rp_container *child;
 	u32 i;
@@ -219,7 +220,7 @@ static void rp_gc_unref(struct rp_container *child, void *arg)
 
 static void rp_gc_subtract_links(struct rp_container *c, void *arg)
 {
-	rp_gc_for_each_child(c, rp_gc_unref, NULL);
+	rp_gc_children(c, rp_gc_unref, NULL);
 }
 
 /*
@@ -256,7 +257,7 @@ static void rp_gc_reach_child(struct rp_container *child, void *arg)
 
 static void rp_gc_visit_reach(struct rp_container *c, void *arg)
 {
-	rp_gc_for_each_child(c, rp_gc_reach_child, arg);
+	rp_gc_children(c, rp_gc_reach_child, arg);
 }
 
 /* --- settling the candidates -------------------------------------------------- */
@@ -298,7 +299,7 @@ static void rp_gc_keep_child(struct rp_container *child, void *arg)
 
 static void rp_gc_visit_keep(struct rp_container *c, void *arg)
 {
-	rp_gc_for_each_child(c, rp_gc_keep_child, arg);
+	rp_gc_children(c, rp_gc_keep_child, arg);
 }
 
 /*
@@ -469,9 +470,16 @@ static void rp_gc_work(struct work_struct *work)
 	mutex_unlock(&rp_gc.mutex);
 }
 
-/* The time bound: a full collection, a while after garbage may have formed. */
+/*
+ * The time bound: a full collection, a while after garbage may have formed
+ * - unless automatic collection was turned off meanwhile.
+ */
 static void rp_gc_full_work(struct work_struct *work)
 {
+	if (!READ_ONCE(gc_threshold)) {
+		clear_bit(0, &rp_gc.full_pending);
+		return;
+	}
 	mutex_lock(&rp_gc.mutex);
 	rp_gc_collect(true);
 	mutex_unlock(&rp_gc.mutex);
