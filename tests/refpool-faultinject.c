@@ -55,7 +55,8 @@
 #include <linux/refpool.h>
 #include <refpool.h>
 
-#define KSFT_SKIP	4
+#include "common.h"
+
 #define MAXH		64
 
 static struct {
@@ -81,19 +82,6 @@ static void fail(const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
-}
-
-static const char *en(long e)
-{
-	static char bufs[4][48];
-	static int next;
-	char *b = bufs[next++ & 3];
-
-	if (e >= 0)
-		snprintf(b, 48, "%ld", e);
-	else
-		snprintf(b, 48, "-%s", strerrorname_np(-e) ? strerrorname_np(-e) : "?");
-	return b;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -147,34 +135,6 @@ static struct knob knobs[] = {
 	{ .path = "/sys/kernel/debug/fail_page_alloc/task-filter", .value = "Y" },
 	{ .path = "/sys/kernel/debug/fail_page_alloc/verbose", .value = "0" },
 };
-
-static bool write_file(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = write(fd, value, strlen(value)) == (ssize_t)strlen(value);
-	close(fd);
-	return ok;
-}
-
-static bool read_file(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return false;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return true;
-}
 
 static void knobs_restore(void)
 {
@@ -242,17 +202,6 @@ struct ctx {
 };
 
 static uint8_t big[1 << 16];
-
-static uint64_t fnv(const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
-	return h;
-}
 
 static int count_dir(const char *path)
 {
@@ -1362,7 +1311,6 @@ int main(int argc, char **argv)
 	unsigned k;
 	int ch, leaks;
 	double t0;
-	struct timespec ts;
 
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
@@ -1407,8 +1355,7 @@ int main(int argc, char **argv)
 	leaks = kmemleak_report(false);
 	write_file("/sys/kernel/debug/kmemleak", "clear");
 	rp_stats(ctl, &base);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t0 = ts.tv_sec + ts.tv_nsec / 1e9;
+	t0 = now_s();
 	printf("refpool-faultinject: %zu scenarios; pool before: %" PRIu64 " objects, %" PRIu64 " bytes%s\n",
 	       NSCEN, base.objects, base.bytes, leaks < 0 ? "; no kmemleak" : "");
 
@@ -1445,12 +1392,11 @@ int main(int argc, char **argv)
 		if (leaks > 0)
 			fail("kmemleak: %d unreferenced objects (first ones above)", leaks);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	if (consumed)
 		printf("refpool-faultinject: note: %lu failed receives consumed their message (the import failed after recvmsg): the reference in flight is lost, by the library's design\n",
 		       consumed);
 	printf("refpool-faultinject: %lu faults injected in %lu runs (%lu clean errors, %lu absorbed), %.0f s; kmemleak: %s; %lu failures\n",
-	       tot.faults, tot.runs, tot.errors, tot.absorbed, ts.tv_sec + ts.tv_nsec / 1e9 - t0,
+	       tot.faults, tot.runs, tot.errors, tot.absorbed, now_s() - t0,
 	       leaks < 0 ? "not available" : leaks ? "LEAKS" : "clean", failures);
 	printf("%s\n", failures ? "FAIL" : "PASS");
 	return failures ? 1 : 0;
