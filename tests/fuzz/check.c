@@ -211,6 +211,7 @@ void adopt(struct tctx *c, rp_handle_t h, uint64_t expect_id, const char *what)
 		       what, info.id, info.size);
 		goto drop;
 	}
+	c->o[i].owner = e->owner;
 	for (s = 0; s < info.nslots; s++) {
 		if (s >= REG_SLOTS) {
 			c->o[i].slot[s] = e->more_slots ? SLOT_UNKNOWN : SLOT_EMPTY;

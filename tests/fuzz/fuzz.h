@@ -23,9 +23,27 @@
  *    such an object. Shared objects are frozen by convention: nobody writes
  *    bytes that differ from what they were when first shared (writes of the
  *    identical bytes are allowed, through rp_write() and mappings), and
- *    nobody changes their slots. The sharer records id, size, slots, flags
- *    and a hash of the contents in a registry in shared memory before it
- *    shares; whoever receives the object checks it against that record.
+ *    nobody changes their slots. The sharer records id, size, slots, flags,
+ *    the creator's uid and a hash of the contents in a registry in shared
+ *    memory before it shares; whoever receives the object checks it
+ *    against that record.
+ *
+ * HANDLE NUMBERS are never predicted: SPEC §1 says a put number is not
+ * handed out again until the session has allocated 2^31 others, so every
+ * new handle (create, dup, intern, import, receive, lookup, get_link, a
+ * batch's dups) must be a number the session never handed out before,
+ * checked in held_add() against every number the process has seen.
+ *
+ * TWO USERS. Run as root, the workers alternate between two uids (1000 and
+ * 1001 unless --uids): they share objects over sockets and tokens as any
+ * two local users may, and the model checks what SPEC §1 keeps apart -
+ * rp_intern() never answers with an object another user's rp_intern()
+ * created ("existed" or not: no existence oracle), only an object's
+ * creator's user may pin it, another user's pin cannot be unpinned
+ * (-EPERM). Halfway through the run the quota phase (quota.c) stops the
+ * workers, lowers max_user_bytes and then max_user_objects to a little
+ * above what either user holds, and checks that one user filling its quota
+ * is refused with -EDQUOT while the other still creates.
  *
  * LENIENCIES, each forced by concurrency the model cannot see:
  *
@@ -61,6 +79,10 @@
  *     by a deferred fput(), so the pool comes back to its baseline within
  *     a few seconds, not at once: the parent polls (rp_gc() and rp_stats())
  *     for up to 20 s.
+ *  L9 a batch whose array another thread makes read-only or unmaps while it
+ *     runs (batch(race)) may be refused (-EFAULT: then nothing ran, no
+ *     result was written) or run (every result delivered); which one
+ *     depends on who came first. Never a part of it.
  *
  * Handles of one session are shared by the threads of a process, so a
  * "handle not held" test must know no other thread is making a handle with
@@ -69,8 +91,9 @@
  * writing.
  *
  * Before the workers start, a few library calls are probed in a child
- * process each with bad output pointers: SPEC.md says "a bad pointer yields
- * -EFAULT, never a crash in the library" (--no-lib-probes skips this).
+ * process each with bad result pointers: SPEC.md §2 says the library hands
+ * them to the kernel untouched, which answers -EFAULT (--no-lib-probes
+ * skips this).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -104,6 +127,9 @@ struct fuzz_opt {
 	int kill_ms;		/* 0: no kills */
 	int lib_probes;
 	int quiet;
+	uint32_t uid[2];	/* worker w runs as uid[w % nuids] */
+	int nuids;		/* 0: workers keep the parent's uid */
+	int quota;		/* the quota phase (see main.c) */
 };
 
 extern struct fuzz_opt opt;
@@ -161,6 +187,8 @@ struct reg_entry {
 	uint64_t size;
 	uint32_t flags;
 	uint32_t more_slots;		/* slots >= REG_SLOTS may be linked */
+	uint32_t owner;			/* the creator's uid, or UID_UNKNOWN */
+	uint32_t pad;
 	uint64_t hash;
 	uint64_t slot_id[REG_SLOTS];	/* child ids, 0: empty */
 };
@@ -181,7 +209,21 @@ struct worker_slot {
 	struct board_entry board[BOARD_N];
 	_Atomic int pid;
 	_Atomic int incarnation;
+	uint32_t uid;			/* the worker's uid */
 };
+
+/*
+ * The user that created each interned object the workers saw created:
+ * interning is per user, so no other user's rp_intern() may return it.
+ */
+#define IOWN_BITS	15
+#define IOWN_SIZE	(1u << IOWN_BITS)
+struct intern_owner {
+	_Atomic uint64_t id;		/* claimed with a compare-and-swap */
+	_Atomic uint32_t uid;		/* the creator's uid + 1; 0 until written */
+};
+
+#define UID_UNKNOWN	UINT32_MAX
 
 struct shm {
 	_Atomic int stop;
@@ -195,6 +237,11 @@ struct shm {
 	uint64_t max_object_size;
 	uint32_t max_slots;
 	int inbox[MAX_PROCS][2];	/* [0]: receive end, [1]: send end */
+	_Atomic uint64_t race_refused;	/* batch(race): refused (-EFAULT) */
+	_Atomic uint64_t race_ran;	/* batch(race): ran to the end */
+	_Atomic int pause;		/* the parent asks every thread to wait */
+	_Atomic int paused;		/* threads waiting */
+	struct intern_owner iown[IOWN_SIZE];
 	struct reg_entry reg[REG_SIZE];
 	struct worker_slot w[MAX_PROCS];
 };
@@ -253,6 +300,7 @@ struct mobj {
 	int32_t *slot;
 	uint64_t *slot_id;
 	int ukey;		/* unique interned value, or -1 */
+	uint32_t owner;		/* the creator's uid, or UID_UNKNOWN */
 	int mark;
 };
 
@@ -293,21 +341,33 @@ struct tctx {
 	uint64_t mism;
 };
 
+/*
+ * The handle numbers a session handed out, each with how many times it is
+ * held (0: put). SPEC: a number is not handed out again until the session
+ * has allocated 2^31 others, so a number seen once is never new again.
+ */
+struct handle_set {
+	pthread_mutex_t lock;
+	uint32_t *num;		/* open addressing; 0: empty */
+	uint32_t *count;
+	size_t cap, n;
+};
+
 /* One worker process. */
 struct proc {
 	int w, inc;
 	struct rp_pool *p;
 	pthread_rwlock_t hlock;
-	_Atomic uint8_t *held;		/* handle numbers held, < HELD_MAX */
+	struct handle_set handles;	/* every number the session handed out */
 	_Atomic long nheld;
 	int devnull;
 	uint8_t *guard;			/* PROT_NONE page, after rw_page */
 	uint8_t *rw_page;		/* a page followed by the guard */
 	uint8_t *ro_page;		/* PROT_READ, zeroes */
 	uint8_t *ro_arg;		/* PROT_READ, for one raw test at a time */
+	uint32_t uid;			/* this worker's */
 };
 
-#define HELD_MAX	(1u << 16)
 
 extern struct proc P;
 
@@ -338,6 +398,8 @@ void hlock_w(void);
 void hunlock(void);
 void held_add(struct tctx *c, rp_handle_t h);
 void held_del(rp_handle_t h);
+bool held_by_process(rp_handle_t h);
+void handle_set_init(struct handle_set *s);
 int wmaps(const struct mobj *o);
 int idx_of_id(struct tctx *c, uint64_t id);
 int nfree(struct tctx *c);
@@ -357,6 +419,7 @@ void del_h(struct mobj *o, rp_handle_t h);
 void put_handle(struct tctx *c, int i, rp_handle_t h);
 void put_raw(struct tctx *c, rp_handle_t h);
 void share(struct tctx *c, int i);
+void intern_owner_check(struct tctx *c, uint64_t id, bool created, const char *what);
 
 /* check.c */
 bool check_info(struct tctx *c, int i, rp_handle_t h, const char *what);
@@ -389,6 +452,9 @@ void lookup_tok(struct tctx *c, int i, const rp_token_t *t, const char *what);
 
 /* worker.c */
 void worker(int w, int inc);
+
+/* quota.c */
+int quota_phase(void);
 
 /* probes.c */
 extern const unsigned n_lib_probes;
@@ -444,5 +510,9 @@ void op_gc(struct tctx *c);
 void op_raw(struct tctx *c);
 void op_batch(struct tctx *c);
 void op_batch_bad(struct tctx *c);
+void op_batch_race(struct tctx *c);
+void op_pin_other(struct tctx *c);
+void op_unpin_other(struct tctx *c);
+void op_stale_race(struct tctx *c);
 
 #endif /* REFPOOL_FUZZ_H */

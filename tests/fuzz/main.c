@@ -62,7 +62,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: refpool-fuzz [--seed N] [--ops N] [--procs P] [--threads T] [--seconds S]\n"
 		"                    [--kill-ms MS] [--no-kill] [--long] [--no-lib-probes] [--quiet]\n"
-		"                    [--weight OPERATION=N]...\n"
+		"                    [--weight OPERATION=N]... [--uids A,B | --one-user] [--no-quota]\n"
 		"  defaults: --procs 4 --threads 3 --seconds 60 --kill-ms 2500 (bounded run);\n"
 		"  --long: --seconds 1800 --procs 6 --threads 4. The pool's counters are\n"
 		"  global: run it alone. Exit 0: no mismatch; 1: mismatches; 4: no device.\n");
@@ -95,11 +95,14 @@ int main(int argc, char **argv)
 		{ "no-lib-probes", no_argument, 0, 'N' },
 		{ "quiet", no_argument, 0, 'q' },
 		{ "weight", required_argument, 0, 'w' },
+		{ "uids", required_argument, 0, 'u' },
+		{ "one-user", no_argument, 0, '1' },
+		{ "no-quota", no_argument, 0, 'Q' },
 		{ "help", no_argument, 0, 'h' },
 		{ 0, 0, 0, 0 },
 	};
 	pid_t pids[MAX_PROCS];
-	uint64_t kills = 0, crashes = 0, lib_bad = 0, total_mism;
+	uint64_t kills = 0, crashes = 0, lib_bad = 0, quota_bad = 0, total_mism;
 	struct rp_stats base, st;
 	struct rng r;
 	double t0, deadline, next_kill, t_end, t_wait;
@@ -120,6 +123,13 @@ int main(int argc, char **argv)
 		case 'L': opt.seconds = 1800; opt.procs = 6; opt.threads = 4; break;
 		case 'N': opt.lib_probes = 0; break;
 		case 'q': opt.quiet = 1; break;
+		case 'u':
+			if (sscanf(optarg, "%u,%u", &opt.uid[0], &opt.uid[1]) != 2 || opt.uid[0] == opt.uid[1])
+				usage();
+			opt.nuids = 2;
+			break;
+		case '1': opt.nuids = -1; break;
+		case 'Q': opt.quota = -1; break;
 		case 'w': {
 			char *eq = strrchr(optarg, '=');
 			int o = -1;
@@ -144,6 +154,15 @@ int main(int argc, char **argv)
 	if (optind != argc || opt.procs < 1 || opt.procs > MAX_PROCS ||
 	    opt.threads < 1 || opt.threads > MAX_THREADS || opt.seconds <= 0)
 		usage();
+	/* two users by default when we can be them: the pool is multi-user */
+	if (opt.nuids == 0 && geteuid() == 0) {
+		opt.uid[0] = 1000;
+		opt.uid[1] = 1001;
+		opt.nuids = 2;
+	}
+	if (opt.nuids < 0 || opt.procs < 2)
+		opt.nuids = 0;
+	opt.quota = opt.quota == 0 && opt.nuids == 2 && geteuid() == 0;
 	if (!seeded) {
 		struct timespec ts;
 
@@ -170,6 +189,9 @@ int main(int argc, char **argv)
 	printf("refpool-fuzz: seed %#" PRIx64 ", %d processes x %d threads, %.0f s%s%s, kills every ~%d ms\n",
 	       opt.seed, opt.procs, opt.threads, opt.seconds,
 	       opt.ops ? ", ops limit " : "", opt.ops ? "set" : "", opt.kill_ms);
+	if (opt.nuids)
+		printf("refpool-fuzz: workers run as uid %u and %u, alternately%s\n", opt.uid[0], opt.uid[1],
+		       opt.quota ? "; a quota phase halfway" : "");
 	printf("refpool-fuzz: baseline: %" PRIu64 " objects, %" PRIu64 " bytes, %" PRIu64 " interned\n",
 	       base.objects, base.bytes, base.interned);
 
@@ -202,6 +224,7 @@ int main(int argc, char **argv)
 		}
 		shm->inbox[w][0] = sv[0];
 		shm->inbox[w][1] = sv[1];
+		shm->w[w].uid = opt.nuids ? opt.uid[w % 2] : geteuid();
 	}
 
 	rng_seed(&r, opt.seed ^ 0xfeedULL);
@@ -214,6 +237,12 @@ int main(int argc, char **argv)
 	while (!atomic_load(&shm->stop) && now_s() < deadline) {
 		int st2;
 		pid_t pid = waitpid(-1, &st2, WNOHANG);
+
+		if (opt.quota && pid <= 0 && now_s() >= t0 + opt.seconds / 2) {
+			quota_bad = quota_phase();
+			opt.quota = 0;
+			continue;
+		}
 
 		if (pid > 0) {
 			for (w = 0; w < opt.procs && pids[w] != pid; w++)
@@ -314,10 +343,12 @@ int main(int argc, char **argv)
 			       atomic_load(&shm->op_count[i]), atomic_load(&shm->op_einval_like[i]),
 			       atomic_load(&shm->op_mismatch[i]));
 	}
-	total_mism = atomic_load(&shm->mismatches) + crashes + lib_bad + !back;
-	printf("refpool-fuzz: seed %#" PRIx64 ": %" PRIu64 " operations in %.1f s, %" PRIu64 " kills, %" PRIu64 " model mismatches (%" PRIu64 " in workers, %" PRIu64 " worker crashes, %" PRIu64 " library, %d leak)\n",
+	printf("refpool-fuzz: batches whose array was taken away meanwhile: %" PRIu64 " refused whole, %" PRIu64 " ran whole\n",
+	       atomic_load(&shm->race_refused), atomic_load(&shm->race_ran));
+	total_mism = atomic_load(&shm->mismatches) + crashes + lib_bad + quota_bad + !back;
+	printf("refpool-fuzz: seed %#" PRIx64 ": %" PRIu64 " operations in %.1f s, %" PRIu64 " kills, %" PRIu64 " model mismatches (%" PRIu64 " in workers, %" PRIu64 " worker crashes, %" PRIu64 " library, %" PRIu64 " quota, %d leak)\n",
 	       opt.seed, atomic_load(&shm->ops), t_end - t0, kills, total_mism,
-	       atomic_load(&shm->mismatches), crashes, lib_bad, !back);
+	       atomic_load(&shm->mismatches), crashes, lib_bad, quota_bad, !back);
 	printf("%s\n", total_mism ? "FAIL" : "PASS");
 	return total_mism ? 1 : 0;
 }

@@ -7,7 +7,7 @@
 #include "fuzz.h"
 
 static void reg_put(uint64_t id, uint64_t size, uint32_t nslots, uint32_t flags,
-		    uint64_t hash, const uint64_t *slot_id, bool more)
+		    uint64_t hash, const uint64_t *slot_id, bool more, uint32_t owner)
 {
 	uint64_t h = (id * 0x9e3779b97f4a7c15ULL) >> (64 - REG_BITS);
 	unsigned k;
@@ -30,8 +30,42 @@ static void reg_put(uint64_t id, uint64_t size, uint32_t nslots, uint32_t flags,
 		e->flags = flags;
 		e->hash = hash;
 		e->more_slots = more;
+		e->owner = owner;
 		memcpy(e->slot_id, slot_id, sizeof(e->slot_id));
 		atomic_store(&e->ready, 1);
+		return;
+	}
+}
+
+/*
+ * rp_intern() returned object @id (@created: it said so). Interning is per
+ * user (SPEC §1): an object another user's rp_intern() created is never the
+ * answer, "existed" or not. Creations are recorded for the others' checks.
+ */
+void intern_owner_check(struct tctx *c, uint64_t id, bool created, const char *what)
+{
+	uint64_t h = (id * 0x9e3779b97f4a7c15ULL) >> (64 - IOWN_BITS);
+	unsigned k;
+
+	for (k = 0; k < 64; k++) {
+		struct intern_owner *e = &shm->iown[(h + k) & (IOWN_SIZE - 1)];
+		uint64_t cur = atomic_load(&e->id);
+		uint32_t uid;
+
+		if (cur == 0 && created) {
+			if (!atomic_compare_exchange_strong(&e->id, &cur, id))
+				continue;
+			atomic_store(&e->uid, P.uid + 1);
+			return;
+		}
+		if (cur == 0)
+			return;		/* not recorded (yet): nothing to say */
+		if (cur != id)
+			continue;
+		uid = atomic_load(&e->uid);	/* the uid + 1; 0: not written yet */
+		if (uid && uid - 1 != P.uid)
+			report(c, "%s: uid %u got id %" PRIu64 ", an object uid %u's rp_intern created%s",
+			       what, P.uid, id, uid - 1, created ? " (said \"created\")" : "");
 		return;
 	}
 }
@@ -72,26 +106,114 @@ void hunlock(void)
 	pthread_rwlock_unlock(&P.hlock);
 }
 
+/* The slot of @h in @s, or of the empty place where it would go. */
+static size_t hs_slot(const struct handle_set *s, uint32_t h)
+{
+	size_t k = (h * 0x9e3779b1u) & (s->cap - 1);
+
+	while (s->num[k] && s->num[k] != h)
+		k = (k + 1) & (s->cap - 1);
+	return k;
+}
+
+static void hs_grow(struct handle_set *s)
+{
+	struct handle_set big = { .cap = s->cap * 2 };
+	size_t k, j;
+
+	big.num = calloc(big.cap, sizeof(*big.num));
+	big.count = calloc(big.cap, sizeof(*big.count));
+	if (!big.num || !big.count) {
+		fprintf(stderr, "refpool-fuzz: out of memory\n");
+		_exit(1);
+	}
+	for (k = 0; k < s->cap; k++) {
+		if (!s->num[k])
+			continue;
+		j = hs_slot(&big, s->num[k]);
+		big.num[j] = s->num[k];
+		big.count[j] = s->count[k];
+	}
+	free(s->num);
+	free(s->count);
+	s->num = big.num;
+	s->count = big.count;
+	s->cap = big.cap;
+}
+
+void handle_set_init(struct handle_set *s)
+{
+	pthread_mutex_init(&s->lock, NULL);
+	s->cap = 1024;
+	s->n = 0;
+	s->num = calloc(s->cap, sizeof(*s->num));
+	s->count = calloc(s->cap, sizeof(*s->count));
+	if (!s->num || !s->count) {
+		fprintf(stderr, "refpool-fuzz: out of memory\n");
+		_exit(1);
+	}
+}
+
+/*
+ * A call made handle @h: it must be a number this session never handed
+ * out before (SPEC §1: a put handle's number is not reused within 2^31
+ * allocations, so a stale handle never names another object).
+ */
 void held_add(struct tctx *c, rp_handle_t h)
 {
+	struct handle_set *s = &P.handles;
+	uint32_t was = 0;
+	bool seen;
+	size_t k;
+
 	if (h == 0) {
 		report(c, "a call returned handle 0");
 		return;
 	}
-	/*
-	 * A count, not a flag: another thread's put of the same number may
-	 * not have been recorded yet. Only read with the lock held for writing.
-	 */
-	if (h < HELD_MAX)
-		atomic_fetch_add(&P.held[h], 1);
+	pthread_mutex_lock(&s->lock);
+	k = hs_slot(s, h);
+	seen = s->num[k] == h;
+	if (seen) {
+		was = s->count[k];
+	} else {
+		s->num[k] = h;
+		s->n++;
+	}
+	s->count[k]++;
+	if (s->n * 2 > s->cap)
+		hs_grow(s);
+	pthread_mutex_unlock(&s->lock);
 	atomic_fetch_add(&P.nheld, 1);
+	if (seen)
+		report(c, "new handle %u: the session handed this number out before (%s)", h,
+		       was ? "it is still held" : "it was put since; SPEC: not reused within 2^31 allocations");
 }
 
 void held_del(rp_handle_t h)
 {
-	if (h < HELD_MAX)
-		atomic_fetch_sub(&P.held[h], 1);
+	struct handle_set *s = &P.handles;
+	size_t k;
+
+	pthread_mutex_lock(&s->lock);
+	k = hs_slot(s, h);
+	if (s->num[k] == h && s->count[k])
+		s->count[k]--;
+	pthread_mutex_unlock(&s->lock);
 	atomic_fetch_sub(&P.nheld, 1);
+}
+
+/* Whether a thread of this process holds @h (exact with hlock_w()). */
+bool held_by_process(rp_handle_t h)
+{
+	struct handle_set *s = &P.handles;
+	bool held;
+	size_t k;
+
+	pthread_mutex_lock(&s->lock);
+	k = hs_slot(s, h);
+	held = s->num[k] == h && s->count[k];
+	pthread_mutex_unlock(&s->lock);
+	return held;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -157,6 +279,8 @@ int obj_new(struct tctx *c, uint64_t id, uint64_t size, uint32_t nslots,
 	o->nslots = nslots;
 	o->flags = flags;
 	o->ukey = -1;
+	/* what this thread creates is its user's; callers set it for others */
+	o->owner = shared ? UID_UNKNOWN : P.uid;
 	o->data = calloc(1, size ? size : 1);
 	o->slot = malloc(sizeof(*o->slot) * (nslots ? nslots : 1));
 	o->slot_id = calloc(nslots ? nslots : 1, sizeof(*o->slot_id));
@@ -448,7 +572,7 @@ static void reg_obj(struct tctx *c, int i)
 	}
 	if (o->nslots > REG_SLOTS && o->slot[0] == SLOT_UNKNOWN)
 		more = true;
-	reg_put(o->id, o->size, o->nslots, o->flags, fnv(o->data, o->size), sid, more);
+	reg_put(o->id, o->size, o->nslots, o->flags, fnv(o->data, o->size), sid, more, o->owner);
 }
 
 /* Make @i and everything it reaches shared, recording each in the registry. */

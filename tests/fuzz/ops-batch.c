@@ -13,9 +13,9 @@
  * runs them one after the other on a table of handle numbers, with the
  * numbers the kernel's dups actually returned, and expects each result.
  * With the handle lock held for writing, ops may also name a number an
- * earlier op of the batch put, or the number an earlier dup will take (the
- * lowest free one, as the module allocates; whatever the kernel picks, the
- * expectation follows the number it picked).
+ * earlier op of the batch put: it must be -EBADF, since a put number is
+ * never handed out again (so the model never predicts which number a dup
+ * gets; it checks that the number is new to the session, in held_add()).
  */
 #define BATCH_MAX_OPS	72
 #define TBL_FREE	(-1)
@@ -34,7 +34,7 @@ static int tbl_get(const struct btable *t, rp_handle_t h)
 	for (k = 0; k < t->n; k++)
 		if (t->num[k] == h)
 			return t->obj[k];
-	if (h && h < HELD_MAX && atomic_load(&P.held[h]))
+	if (h && held_by_process(h))
 		return TBL_OTHER;
 	return TBL_FREE;
 }
@@ -62,17 +62,6 @@ static void tbl_init(struct tctx *c, struct btable *t)
 			tbl_set(t, c->o[i].h[k], i);
 }
 
-/* The lowest number free in the table (the handle lock held for writing). */
-static rp_handle_t tbl_lowest_free(const struct btable *t)
-{
-	rp_handle_t h;
-
-	for (h = 1; h < HELD_MAX; h++)
-		if (tbl_get(t, h) == TBL_FREE)
-			return h;
-	return 0;
-}
-
 /* What a seal of object @i must return (L2 for shared objects). */
 static int64_t seal_want(struct tctx *c, int i, bool *lenient)
 {
@@ -86,10 +75,8 @@ static int64_t seal_want(struct tctx *c, int i, bool *lenient)
 void op_batch(struct tctx *c)
 {
 	struct rp_op ops[BATCH_MAX_OPS];
-	struct btable plan, sim, act;
+	struct btable plan, plan0, sim, act;
 	bool out_in[BATCH_MAX_OPS];
-	rp_handle_t made[BATCH_MAX_OPS];
-	int nmade = 0;
 	bool wlock = rnd(&c->r, 4) == 0, lenient;
 	int n, k, ret, i, nh[MAXOBJ];
 	rp_handle_t h;
@@ -100,7 +87,7 @@ void op_batch(struct tctx *c)
 		hlock_w();
 	else
 		hlock_r();
-	/* choose the ops on a planning table (predicting dup numbers) */
+	/* choose the ops on a planning table of handle numbers */
 	tbl_init(c, &plan);
 	for (i = 0; i < MAXOBJ; i++)
 		nh[i] = c->o[i].nh;
@@ -126,7 +113,7 @@ void op_batch(struct tctx *c)
 			ops[k].handle = i >= 0 ? any_h(c, &c->o[i]) : 1;
 			continue;
 		}
-		/* a number of the plan: ours now, or (write lock) put or taken by this batch */
+		/* a number of the plan: ours now, or (write lock) put by this batch */
 		for (q = 0; q < plan.n; q++) {
 			bool at_start = false;
 			int i2 = plan.obj[q];
@@ -149,12 +136,8 @@ void op_batch(struct tctx *c)
 		if (i < 0 || kind < 5) {
 			ops[k].op = RP_OP_SEAL;
 		} else if (kind < 11 && nh[i] < MAXH + 4) {
-			rp_handle_t out = wlock ? tbl_lowest_free(&plan) : 0;
-
 			ops[k].op = RP_OP_DUP;
 			nh[i]++;
-			if (out)
-				tbl_set(&plan, out, i);
 		} else {
 			ops[k].op = RP_OP_PUT;
 			nh[i]--;
@@ -170,11 +153,12 @@ void op_batch(struct tctx *c)
 		return;
 	}
 	/* expected results: one op after the other, with the kernel's dup numbers */
+	tbl_init(c, &plan0);
 	tbl_init(c, &sim);
 	tbl_init(c, &act);
 	for (k = 0; k < n; k++) {
 		int si = tbl_get(&sim, ops[k].handle), ai = tbl_get(&act, ops[k].handle);
-		bool known = ops[k].op >= RP_OP_DUP && ops[k].op <= RP_OP_SEAL, by_dup = false;
+		bool known = ops[k].op >= RP_OP_DUP && ops[k].op <= RP_OP_SEAL, was_put;
 		int64_t want;
 		char what[160];
 
@@ -189,24 +173,19 @@ void op_batch(struct tctx *c)
 			want = seal_want(c, si, &lenient);
 		else
 			want = 0;
-		for (int q = 0; q < nmade; q++)
-			by_dup |= made[q] == ops[k].handle;
+		was_put = si == TBL_FREE && tbl_get(&plan0, ops[k].handle) >= 0;
 		snprintf(what, sizeof(what), "rp_batch%s op %d of %d (%s of handle %u%s)",
 			 wlock ? " (handle lock held for writing)" : "", k, n,
 			 ops[k].op == RP_OP_DUP ? "dup" : ops[k].op == RP_OP_PUT ? "put" :
 			 ops[k].op == RP_OP_SEAL ? "seal" : "unknown op", ops[k].handle,
-			 by_dup ? ", the number an earlier dup of the batch returned" : "");
+			 was_put ? ", put by an earlier op of the batch" : "");
 		if (!(lenient && ops[k].result == -EBUSY))
 			expect(c, what, ops[k].result, want);
 		if (ops[k].result && ops[k].out)
 			report(c, "%s: failed, yet out is %u", what, ops[k].out);
 		/* the simulation goes on as the model says, the model as the kernel did */
-		if (want == 0 && ops[k].op == RP_OP_DUP) {
-			rp_handle_t out = ops[k].result == 0 ? ops[k].out : tbl_lowest_free(&sim);
-
-			tbl_set(&sim, out, si);
-			made[nmade++] = out;
-		}
+		if (want == 0 && ops[k].op == RP_OP_DUP && ops[k].result == 0)
+			tbl_set(&sim, ops[k].out, si);
 		if (want == 0 && ops[k].op == RP_OP_PUT)
 			tbl_set(&sim, ops[k].handle, TBL_FREE);
 		if (ops[k].result)
@@ -250,10 +229,47 @@ void op_batch(struct tctx *c)
 			check_info(c, i, any_h(c, &c->o[i]), "rp_info after rp_batch");
 }
 
+/*
+ * Fill @ops with @n ops on exclusive object @i that would each change
+ * something - dups, a put of one of its handles, a seal - so that a refused
+ * batch that ran any of them shows (issue 17: a refused batch had already
+ * put and sealed).
+ */
+static void fill_changing_ops(struct tctx *c, struct rp_op *ops, int n, int i)
+{
+	const struct mobj *o = &c->o[i];
+	int q;
+
+	memset(ops, 0, sizeof(*ops) * n);
+	for (q = 0; q < n; q++) {
+		uint64_t kind = rnd(&c->r, 6);
+
+		ops[q].handle = any_h(c, o);
+		ops[q].op = kind < 4 ? RP_OP_DUP : kind < 5 ? RP_OP_PUT : RP_OP_SEAL;
+	}
+}
+
+/* After a refused batch on object @i: the session and the object are as before. */
+static void check_unchanged(struct tctx *c, int i, int before, const char *what)
+{
+	int now = session_handles(c);
+
+	if (now != before)
+		report(c, "%s: refused, yet session_handles went from %d to %d", what, before, now);
+	check_info(c, i, any_h(c, &c->o[i]), what);
+}
+
+static bool excl_h(const struct mobj *o)
+{
+	return o->nh > 0 && !o->shared && o->nmap == 0;
+}
+
 void op_batch_bad(struct tctx *c)
 {
-	int i = pick(c, has_h), ret, before, k = rnd(&c->r, 5);
+	int i = pick(c, excl_h), ret, before, k = rnd(&c->r, 6);
 	struct rp_op one = { .op = RP_OP_SEAL, .handle = 0 };
+	struct refpool_batch a = { .ops = (uintptr_t)&one, .count = 1,
+				   .op_size = REFPOOL_OP_SIZE_VER0 };
 
 	switch (k) {
 	case 0:
@@ -266,54 +282,202 @@ void op_batch_bad(struct tctx *c)
 		note(c, 1, 0, 0, ret);
 		expect(c, "rp_batch(count over 4096)", ret, -EINVAL);
 		break;
-	case 2: {
-		struct refpool_batch a = { .ops = (uintptr_t)&one, .count = 1,
-					   .flags = 1u << rnd(&c->r, 32) };
-
+	case 2:
+		switch (rnd(&c->r, 3)) {
+		case 0:
+			a.flags = 1u << rnd(&c->r, 32);
+			break;
+		case 1:
+			a.pad = 1 + (uint32_t)rnd(&c->r, 1000);
+			break;
+		default:	/* only the published op sizes */
+			do
+				a.op_size = (uint32_t)rnd(&c->r, 80);
+			while (a.op_size == REFPOOL_OP_SIZE_VER0 || a.op_size == REFPOOL_OP_SIZE_VER1);
+			break;
+		}
 		ret = raw(rp_fd(c->p), REFPOOL_IOC_BATCH, &a);
-		note(c, 2, a.flags, 0, ret);
-		expect(c, "BATCH with flags", ret, -EINVAL);
+		note(c, 2, a.flags, a.op_size, ret);
+		expect(c, "BATCH with flags, pad or an unpublished op_size", ret, -EINVAL);
 		break;
-	}
 	case 3: {
-		const char *what;
+		/* an array the kernel cannot read or write, from op m on */
+		const char *what = "unreadable ops";
+		const void *ptr = bad_ptr(c, 64 * sizeof(struct rp_op), &what);
+		int n = 1 + rnd(&c->r, 64);
+		uint64_t room = valid_bytes(ptr) / sizeof(struct rp_op);
 
-		const void *ptr = bad_ptr(c, 64 * 16, &what);
-
-		if (valid_bytes(ptr))	/* a straddling array would be run in part */
-			ptr = P.guard;
-		ret = rp_batch(c->p, (struct rp_op *)ptr, 1 + rnd(&c->r, 64));
-		note(c, 3, 0, 0, ret);
-		expect(c, "rp_batch(unreadable ops)", ret, -EFAULT);
+		if (i < 0 || room == 0 || room >= (uint64_t)n) {
+			ret = rp_batch(c->p, (struct rp_op *)ptr, n);
+			note(c, 3, n, 0, ret);
+			if (valid_bytes(ptr) < n * sizeof(struct rp_op))
+				expect(c, "rp_batch(unreadable ops)", ret, -EFAULT);
+			break;
+		}
+		/* ops 0 .. room-1 readable and valid, the rest in the guard page */
+		hlock_w();
+		before = session_handles(c);
+		ptr = P.guard - room * sizeof(struct rp_op);
+		fill_changing_ops(c, (struct rp_op *)ptr, (int)room, i);
+		ret = rp_batch(c->p, (struct rp_op *)ptr, n);
+		note(c, 3, n, room, ret);
+		expect(c, "rp_batch(ops past the first few unmapped)", ret, -EFAULT);
+		check_unchanged(c, i, before, "rp_info after a batch refused for its unmapped tail");
+		hunlock();
 		break;
 	}
 	default: {
-		/* read-only ops: the dups are undone, nothing changes */
+		/* read-only ops: the kernel cannot deliver results, so nothing runs */
 		struct rp_op *ro = (void *)P.ro_arg;
-		int n = 1 + rnd(&c->r, 8), q;
+		int n = 1 + rnd(&c->r, 8);
 
 		if (i < 0)
 			return;
 		hlock_w();
 		before = session_handles(c);
 		mprotect(P.ro_arg, 4096, PROT_READ | PROT_WRITE);
-		memset(P.ro_arg, 0, 4096);
-		for (q = 0; q < n; q++) {
-			ro[q].op = RP_OP_DUP;
-			ro[q].handle = any_h(c, &c->o[i]);
-		}
+		fill_changing_ops(c, ro, n, i);
 		mprotect(P.ro_arg, 4096, PROT_READ);
 		ret = rp_batch(c->p, ro, n);
 		note(c, 4, n, c->o[i].id, ret);
-		expect(c, "rp_batch(read-only ops: dups)", ret, -EFAULT);
-		if (session_handles(c) != before)
-			report(c, "rp_batch with read-only ops left handles: %d, was %d",
-			       session_handles(c), before);
+		expect(c, "rp_batch(read-only ops)", ret, -EFAULT);
+		check_unchanged(c, i, before, "rp_info after a batch refused for read-only ops");
 		hunlock();
-		check_info(c, i, any_h(c, &c->o[i]), "rp_info after rp_batch failed to write back");
 		break;
 	}
 	}
 }
 
-typedef void (*op_fn)(struct tctx *c);
+/*
+ * The ops array made read-only or unmapped by another thread while the
+ * batch runs (issue 17): either the call is -EFAULT and nothing ran, or it
+ * returns the count and every op's result was delivered. The array is a
+ * memfd mapped twice: the other thread takes away one mapping, the model
+ * reads the results through the other.
+ */
+struct yank {
+	void *addr;
+	size_t len;
+	unsigned spin;
+	bool unmap;
+};
+
+static void *yank_main(void *arg)
+{
+	struct yank *y = arg;
+	volatile unsigned k;
+
+	for (k = 0; k < y->spin; k++)
+		;
+	if (y->unmap)
+		munmap(y->addr, y->len);
+	else
+		mprotect(y->addr, y->len, PROT_READ);
+	return NULL;
+}
+
+void op_batch_race(struct tctx *c)
+{
+	int i = pick(c, excl_h), n = 1 + rnd(&c->r, 64), before, q, fd;
+	size_t len = 2 * 4096;
+	struct yank y = { .len = len, .spin = (unsigned)rnd(&c->r, 200000),
+			  .unmap = rnd(&c->r, 2) };
+	struct refpool_batch a = { .count = n, .op_size = REFPOOL_OP_SIZE_VER0 };
+	struct rp_op *ops, *view;
+	pthread_t th;
+	int64_t ret;
+
+	if (i < 0 || c->o[i].nh + n > MAXH + 64)
+		return;
+	fd = memfd_create("refpool-fuzz-batch", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, len)) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	view = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	y.addr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (view == MAP_FAILED || y.addr == MAP_FAILED) {
+		if (view != MAP_FAILED)
+			munmap(view, len);
+		if (y.addr != MAP_FAILED)
+			munmap(y.addr, len);
+		return;
+	}
+	/* the array straddles the two pages: either may be the one that goes */
+	ops = (struct rp_op *)((uint8_t *)y.addr + 4096) - n / 2;
+	fill_changing_ops(c, ops, n, i);
+	a.ops = (uintptr_t)ops;
+	hlock_w();
+	before = session_handles(c);
+	if (pthread_create(&th, NULL, yank_main, &y)) {
+		hunlock();
+		munmap(view, len);
+		munmap(y.addr, len);
+		return;
+	}
+	ret = raw(rp_fd(c->p), REFPOOL_IOC_BATCH, &a);
+	pthread_join(th, NULL);
+	note(c, n, y.unmap, y.spin, ret);
+	ops = (struct rp_op *)((uint8_t *)view + 4096) - n / 2;
+	if (ret == -EFAULT) {
+		atomic_fetch_add(&shm->race_refused, 1);
+		check_unchanged(c, i, before, y.unmap ? "rp_info after a batch refused: array unmapped meanwhile" :
+				"rp_info after a batch refused: array made read-only meanwhile");
+		for (q = 0; q < n; q++)
+			if (ops[q].out || ops[q].result)
+				report(c, "BATCH refused, yet op %d has out %u result %d", q,
+				       ops[q].out, ops[q].result);
+		hunlock();
+	} else if (expect(c, "BATCH with its array taken away meanwhile", ret, n)) {
+		/* it ran: every result is there; the model follows them op by op */
+		int ndup = 0, nput = 0;
+
+		atomic_fetch_add(&shm->race_ran, 1);
+
+		for (q = 0; q < n; q++) {
+			int64_t want = 0;
+
+			/* a handle an earlier op of the array put: -EBADF */
+			for (int r2 = 0; r2 < q; r2++)
+				if (ops[r2].op == RP_OP_PUT && ops[r2].result == 0 &&
+				    ops[r2].handle == ops[q].handle)
+					want = -EBADF;
+			expect(c, "BATCH result, array taken away meanwhile", ops[q].result, want);
+			if (ops[q].result && ops[q].out)
+				report(c, "BATCH op %d failed, yet out is %u", q, ops[q].out);
+			if (ops[q].result)
+				continue;
+			if (ops[q].op == RP_OP_DUP) {
+				held_add(c, ops[q].out);
+				ndup++;
+			} else if (ops[q].op == RP_OP_PUT) {
+				held_del(ops[q].handle);
+				del_h(&c->o[i], ops[q].handle);
+				nput++;
+			} else {
+				c->o[i].flags |= RP_SEALED;
+			}
+		}
+		if (session_handles(c) != before + ndup - nput)
+			report(c, "BATCH that ran with its array taken away: session_handles %d, model %d",
+			       session_handles(c), before + ndup - nput);
+		hunlock();
+		for (q = 0; q < n; q++)
+			if (ops[q].op == RP_OP_DUP && ops[q].result == 0) {
+				if (c->o[i].nh < MAXH)
+					add_h(c, i, ops[q].out);
+				else
+					put_raw(c, ops[q].out);
+			}
+		settle(c);
+		if (c->o[i].state == ST_LIVE && c->o[i].nh)
+			check_info(c, i, any_h(c, &c->o[i]), "rp_info after a batch that ran");
+	} else {
+		hunlock();
+	}
+	munmap(view, len);
+	if (!y.unmap)
+		munmap(y.addr, len);
+}

@@ -3,6 +3,7 @@
  * refpool-fuzz, operations on objects and handles: create, intern, dup,
  * put, info, read, write, seal, stats, stale handles.
  */
+#include <sched.h>
 #include <sys/mman.h>
 
 #include "fuzz.h"
@@ -84,7 +85,9 @@ void op_create_bad(struct tctx *c)
 		want = -EFBIG;
 		break;
 	case 3: {
-		struct refpool_create a = { .size = size, .nslots = nslots, .pad = 1 + (uint32_t)rnd(&c->r, 100) };
+		/* nowhere to write the handle: the kernel takes it back */
+		struct refpool_create a = { .size = size, .nslots = nslots,
+					    .handle_ptr = rnd(&c->r, 2) ? 0 : (uintptr_t)P.ro_page };
 
 		if (strict) {
 			hlock_w();
@@ -117,10 +120,10 @@ void op_create_bad(struct tctx *c)
 	return;
 check:
 	note(c, size, nslots, 0, ret);
-	expect(c, "CREATE with nonzero pad", ret, -EINVAL);
+	expect(c, "CREATE with a handle_ptr the kernel cannot write", ret, -EFAULT);
 	if (strict) {
 		if (session_handles(c) != before)
-			report(c, "refused CREATE changed session_handles");
+			report(c, "CREATE refused for its handle_ptr left a handle");
 		hunlock();
 	}
 }
@@ -221,6 +224,7 @@ void op_intern_uniq(struct tctx *c)
 		report(c, "rp_info of an interned handle failed");
 		return;
 	}
+	intern_owner_check(c, info.id, ret == 0, "rp_intern(unique value)");
 	if (i < 0 && (j = idx_of_id(c, info.id)) >= 0) {
 		/* given away, forgotten, then reached again another way */
 		if (!c->o[j].shared || c->o[j].state != ST_LIVE || !c->ukey_unknown[k] ||
@@ -273,6 +277,7 @@ void op_intern_uniq(struct tctx *c)
 			}
 			memcpy(c->o[j].data, c->buf2, len);
 			c->o[j].data_known = 1;
+			c->o[j].owner = P.uid;
 			c->o[j].ukey = k;
 			c->ukey_obj[k] = j;
 			add_h(c, j, h);
@@ -325,6 +330,7 @@ void op_intern_common(struct tctx *c)
 		report(c, "rp_info of an interned handle failed");
 		return;
 	}
+	intern_owner_check(c, info.id, ret == 0, "rp_intern(common value)");
 	i = idx_of_id(c, info.id);
 	if (i < 0) {
 		/* if we hold the value, the kernel must have found it (L4) */
@@ -333,7 +339,8 @@ void op_intern_common(struct tctx *c)
 		for (j = 0; j < MAXOBJ; j++) {
 			struct mobj *o = &c->o[j];
 
-			if (o->state == ST_LIVE && (o->flags & RP_INTERNED) &&
+			/* another user's interned object is not ours to find */
+			if (o->state == ST_LIVE && (o->flags & RP_INTERNED) && o->owner == P.uid &&
 			    o->size == len && !memcmp(o->data, c->buf2, len))
 				report(c, "rp_intern(common value %d) gave id %" PRIu64 " while this thread holds id %" PRIu64,
 				       k, info.id, o->id);
@@ -345,6 +352,7 @@ void op_intern_common(struct tctx *c)
 		}
 		memcpy(c->o[i].data, c->buf2, len);
 		c->o[i].data_known = 1;
+		c->o[i].owner = P.uid;	/* what our rp_intern returns is our user's */
 	} else if (c->o[i].state == ST_LIVE) {
 		expect(c, "rp_intern(common value held)", ret, 1);
 		if (c->o[i].nh >= MAXH) {
@@ -627,7 +635,7 @@ void op_stale(struct tctx *c)
 		h = 1 + (rp_handle_t)rnd(&c->r, 64);
 	else
 		h = 0x80000000u + (rp_handle_t)rnd(&c->r, 0x7fffffff);
-	if (h && h < HELD_MAX && atomic_load(&P.held[h])) {
+	if (h && held_by_process(h)) {
 		hunlock();
 		return;
 	}
@@ -649,6 +657,106 @@ void op_stale(struct tctx *c)
 		if (ret == 0 && fd >= 0)
 			close(fd);
 	}
+}
+
+/*
+ * A handle put while another thread uses it (issue 17): the other thread's
+ * calls see the object or -EBADF, and once the put has returned only
+ * -EBADF, whatever this thread creates meanwhile: a put number is never
+ * handed out again, so it never names another object.
+ */
+struct stale_racer {
+	struct rp_pool *p;
+	rp_handle_t h;
+	uint64_t id;
+	_Atomic int put_done;	/* the put returned */
+	_Atomic int stop;
+	int other;		/* calls that saw another object */
+	int late;		/* calls that began after the put and still saw it */
+	int odd;		/* errors other than -EBADF */
+	uint64_t other_id;
+	int calls;
+};
+
+static void *stale_racer_main(void *arg)
+{
+	struct stale_racer *s = arg;
+	struct rp_info info;
+	uint8_t b[8];
+
+	while (!atomic_load(&s->stop) && s->calls < 20000) {
+		int after = atomic_load(&s->put_done);
+		bool is_info = s->calls++ & 1;
+		int ret = is_info ? rp_info(s->p, s->h, &info) :
+			  (int)rp_read(s->p, s->h, 0, b, sizeof(b));
+
+		if (ret == -EBADF)
+			continue;
+		if (ret < 0) {
+			s->odd++;
+			continue;
+		}
+		if (after)
+			s->late++;
+		if (is_info && info.id != s->id) {
+			s->other++;
+			s->other_id = info.id;
+		}
+	}
+	return NULL;
+}
+
+void op_stale_race(struct tctx *c)
+{
+	struct stale_racer s = { .p = c->p };
+	rp_handle_t h = 0, more[4];
+	struct rp_info info;
+	int k, n = 0, ret;
+	pthread_t th;
+
+	hlock_r();
+	ret = rp_create(c->p, 16, 0, 0, &h);
+	if (ret == 0)
+		held_add(c, h);
+	hunlock();
+	if (!expect(c, "rp_create", ret, 0))
+		return;
+	if (!expect(c, "rp_info", rp_info(c->p, h, &info), 0)) {
+		put_raw(c, h);
+		return;
+	}
+	s.h = h;
+	s.id = info.id;
+	if (pthread_create(&th, NULL, stale_racer_main, &s)) {
+		put_raw(c, h);
+		return;
+	}
+	for (k = (int)rnd(&c->r, 20000); k > 0; k--)
+		sched_yield();
+	put_raw(c, h);
+	atomic_store(&s.put_done, 1);
+	/* new objects the number could name if it were handed out again */
+	for (k = 0; k < 4; k++) {
+		hlock_r();
+		ret = rp_create(c->p, 16, 0, 0, &more[n]);
+		if (ret == 0)
+			held_add(c, more[n++]);
+		hunlock();
+	}
+	atomic_store(&s.stop, 1);
+	pthread_join(th, NULL);
+	note(c, h, s.calls, s.late, s.other);
+	if (s.other)
+		report(c, "handle %u of id %" PRIu64 ", put by another thread, named id %" PRIu64,
+		       h, s.id, s.other_id);
+	if (s.late)
+		report(c, "handle %u: %d calls begun after rp_put returned still reached the object",
+		       h, s.late);
+	if (s.odd)
+		report(c, "handle %u being put: %d calls failed with something else than -EBADF",
+		       h, s.odd);
+	while (n)
+		put_raw(c, more[--n]);
 }
 
 void op_verify(struct tctx *c)

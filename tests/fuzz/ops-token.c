@@ -291,3 +291,42 @@ void op_unpin(struct tctx *c)
 	if (o->state == ST_LIVE && o->nh)
 		check_info(c, i, any_h(c, o), "rp_info after rp_unpin");
 }
+
+/* A shared object another user created: only its creator's user may pin it. */
+static bool others_obj(const struct mobj *o)
+{
+	return o->nh > 0 && o->shared && o->owner != UID_UNKNOWN && o->owner != P.uid;
+}
+
+void op_pin_other(struct tctx *c)
+{
+	int i = pick(c, others_obj), ret;
+	rp_token_t t;
+
+	if (i < 0)
+		return;
+	ret = rp_pin(c->p, any_h(c, &c->o[i]), &t);
+	note(c, c->o[i].id, c->o[i].owner, P.uid, ret);
+	if (!expect(c, "rp_pin(another user's object)", ret, -EPERM))
+		if (ret == 0)
+			expect(c, "rp_unpin(a pin that should not be)", rp_unpin(c->p, &t), 0);
+	check_info(c, i, any_h(c, &c->o[i]), "rp_info after a refused rp_pin");
+}
+
+/* Another user's pin: -EPERM (or -ENOENT once it is gone), never 0. */
+void op_unpin_other(struct tctx *c)
+{
+	int w2 = (int)rnd(&c->r, opt.procs);
+	const struct worker_slot *ws = &shm->w[w2];
+	uint64_t n = atomic_load(&ws->npins);
+	rp_token_t t;
+	int ret;
+
+	if (ws->uid == P.uid || n == 0)
+		return;
+	t = ws->pins[rnd(&c->r, n < PIN_N ? n : PIN_N)];
+	ret = rp_unpin(c->p, &t);
+	note(c, w2, ws->uid, P.uid, ret);
+	if (ret != -ENOENT)
+		expect(c, "rp_unpin(another user's pin)", ret, -EPERM);
+}

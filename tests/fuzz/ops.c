@@ -50,6 +50,9 @@ struct op fuzz_ops[] = {
 	{ "lookup(bad)",	 4, op_lookup_bad },
 	{ "pin",		 5, op_pin },
 	{ "unpin",		 5, op_unpin },
+	/* isolation between the two users: ops-token.c */
+	{ "pin(other user)",	 3, op_pin_other },
+	{ "unpin(other user)",	 3, op_unpin_other },
 	/* links and the collector: ops-link.c */
 	{ "link",		60, op_link },
 	{ "link(bad)",		 8, op_link_bad },
@@ -58,11 +61,13 @@ struct op fuzz_ops[] = {
 	/* counters, stale handles, raw ioctls, checks: ops-object.c, ops-raw.c */
 	{ "stats",		 4, op_stats },
 	{ "stale handle",	 8, op_stale },
+	{ "stale(race)",	 3, op_stale_race },
 	{ "raw ioctl",		15, op_raw },
 	{ "verify",		 4, op_verify },
 	/* batches: ops-batch.c */
 	{ "batch",		15, op_batch },
 	{ "batch(bad)",		 4, op_batch_bad },
+	{ "batch(race)",	 3, op_batch_race },
 };
 
 const unsigned fuzz_nops = ARRAY_SIZE(fuzz_ops);

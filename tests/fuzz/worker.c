@@ -4,6 +4,7 @@
  * let go of everything and check that nothing is left.
  */
 #include <fcntl.h>
+#include <grp.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 
@@ -70,7 +71,17 @@ static void *thread_main(void *arg)
 	}
 	c->p = P.p;
 	while (!atomic_load(&shm->stop)) {
-		uint64_t n = atomic_fetch_add(&shm->ops, 1);
+		uint64_t n;
+
+		if (atomic_load(&shm->pause)) {
+			/* the parent measures the users' quotas: stay still */
+			atomic_fetch_add(&shm->paused, 1);
+			while (atomic_load(&shm->pause) && !atomic_load(&shm->stop))
+				usleep(2000);
+			atomic_fetch_sub(&shm->paused, 1);
+			continue;
+		}
+		n = atomic_fetch_add(&shm->ops, 1);
 
 		if (opt.ops && n >= opt.ops) {
 			atomic_store(&shm->stop, 1);
@@ -117,13 +128,21 @@ void worker(int w, int inc)
 	memset(&P, 0, sizeof(P));
 	P.w = w;
 	P.inc = inc;
+	P.uid = shm->w[w].uid;
+	/* a user of its own, as any local user could be (SPEC §1: users) */
+	if (P.uid != geteuid() &&
+	    (setgroups(0, NULL) || setresgid(P.uid, P.uid, P.uid) || setresuid(P.uid, P.uid, P.uid))) {
+		fprintf(stderr, "refpool-fuzz: worker %d: cannot become uid %u: %s\n", w, P.uid,
+			strerror(errno));
+		_exit(1);
+	}
 	pthread_rwlockattr_init(&attr);
 	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&P.hlock, &attr);
-	P.held = calloc(HELD_MAX, 1);
+	handle_set_init(&P.handles);
 	P.devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	P.rw_page = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (!P.held || P.devnull < 0 || P.rw_page == MAP_FAILED) {
+	if (P.devnull < 0 || P.rw_page == MAP_FAILED) {
 		fprintf(stderr, "refpool-fuzz: worker set-up failed\n");
 		_exit(1);
 	}
