@@ -17,8 +17,7 @@
  * Every injected failure must give a clean error (-ENOMEM, or what the
  * scenario lists: -ENOBUFS for a socket, -EAGAIN for fork...) and change
  * nothing visible: the pool's objects, bytes, interned, user_bytes,
- * intern_hits, intern_bytes_saved, the session's handles, the number the
- * next handle gets, the refs, flags, size and contents of every object the
+ * intern_hits, intern_bytes_saved, the session's handles, the refs, flags, size and contents of every object the
  * scenario holds, the process's fds and mappings. A fault the call absorbs
  * (it succeeds anyway: a fallback, kmemleak's own pool) must leave a correct
  * result. After every run the scenario lets go of everything and the pool
@@ -175,7 +174,6 @@ struct obj_state {
 struct snap {
 	struct rp_stats g;	/* through ctl */
 	uint64_t handles;	/* of the scenario's session */
-	rp_handle_t next;	/* the number the next handle gets */
 	int nfds, nmaps;
 	int nh;
 	struct obj_state o[MAXH];
@@ -198,7 +196,6 @@ struct ctx {
 	uint64_t len;
 	uint32_t flags;
 	uint64_t refs0;		/* refs of the object in flight, before */
-	rp_handle_t probe;	/* for the next-handle number */
 };
 
 static uint8_t big[1 << 16];
@@ -233,18 +230,12 @@ static int count_lines(const char *path)
 static void take(struct ctx *c, struct snap *s)
 {
 	struct rp_stats st;
-	rp_handle_t h;
 	int k;
 
 	memset(s, 0, sizeof(*s));
 	rp_stats(ctl, &s->g);
 	if (c->p && rp_stats(c->p, &st) == 0)
 		s->handles = st.session_handles;
-	/* the next handle number: dup and put again (nothing changes) */
-	if (c->p && c->probe && rp_dup(c->p, c->probe, &h) == 0) {
-		s->next = h;
-		rp_put(c->p, h);
-	}
 	s->nfds = count_dir("/proc/self/fd");
 	s->nmaps = count_lines("/proc/self/maps");
 	s->nh = c->nh;
@@ -274,7 +265,6 @@ static void diff(const struct snap *a, const struct snap *b, char *out, size_t s
 	D(a->g.intern_bytes_saved != b->g.intern_bytes_saved, " intern_bytes_saved %" PRIu64 "->%" PRIu64,
 	  a->g.intern_bytes_saved, b->g.intern_bytes_saved);
 	D(a->handles != b->handles, " session_handles %" PRIu64 "->%" PRIu64, a->handles, b->handles);
-	D(a->next != b->next, " next handle number %u->%u (a number leaked)", a->next, b->next);
 	D(a->nfds != b->nfds, " open fds %d->%d", a->nfds, b->nfds);
 	D(a->nmaps != b->nmaps, " mappings %d->%d", a->nmaps, b->nmaps);
 	for (k = 0; k < a->nh && k < b->nh; k++) {
@@ -338,17 +328,14 @@ static int new_obj(struct ctx *c, uint64_t size, uint32_t nslots, rp_handle_t *h
 	return 0;
 }
 
-/* every scenario starts with one object, the probe for handle numbers */
+/* every scenario starts with one object in its session */
 static int setup_base(struct ctx *c)
 {
 	rp_handle_t h;
 
 	if (rp_open(&c->p))
 		return -1;
-	if (new_obj(c, 40, 2, &h))
-		return -1;
-	c->probe = h;
-	return 0;
+	return new_obj(c, 40, 2, &h);
 }
 
 static void check_new_handle(struct ctx *c, rp_handle_t h, const char *name,
@@ -635,6 +622,77 @@ static void after_unpin_fail(struct ctx *c, const char *name)
 {
 	if (rp_unpin(c->p, &c->tok))
 		fail("%s: a failed unpin left the token unpinned", name);
+}
+
+/* PINS: the user's pins, listed into a buffer */
+static long call_list_pins(struct ctx *c)
+{
+	int ret = rp_list_pins(c->p, (struct rp_pin_info *)(void *)c->data, 8);
+
+	return ret < 0 ? ret : 0;
+}
+
+static void undo_list_pins(struct ctx *c, long ret, const char *name)
+{
+	(void)ret;
+	if (rp_unpin(c->p, &c->tok))
+		fail("%s: the listed pin could not be unpinned", name);
+}
+
+static void after_list_pins_fail(struct ctx *c, const char *name)
+{
+	undo_list_pins(c, 0, name);
+}
+
+/* A scenario for an optional part of the module: 1 (not run) without it. */
+static int need_feature(struct ctx *c, uint64_t feature)
+{
+	struct refpool_version v;
+
+	if (ioctl(rp_fd(c->p), REFPOOL_IOC_VERSION, &v) || !(v.features & feature))
+		return 1;
+	return 0;
+}
+
+static int setup_watchable(struct ctx *c)
+{
+	if (setup_one(c))
+		return -1;
+	return need_feature(c, REFPOOL_FEAT_EVENTS);
+}
+
+static long call_watch(struct ctx *c)
+{
+	return rp_watch(c->p, c->made2[0], RP_EV_FREED | RP_EV_SEALED, 7);
+}
+
+static int setup_watchable_token(struct ctx *c)
+{
+	if (setup_one(c) || rp_publish(c->p, c->made2[0], &c->tok))
+		return -1;
+	return need_feature(c, REFPOOL_FEAT_EVENTS);
+}
+
+static long call_watch_token(struct ctx *c)
+{
+	return rp_watch_token(c->p, &c->tok, RP_EV_FREED, 7);
+}
+
+static long call_watch_gc(struct ctx *c)
+{
+	return rp_watch(c->p, 0, RP_EV_GC, 7);
+}
+
+static int setup_dmabuf(struct ctx *c)
+{
+	if (setup_one(c))
+		return -1;
+	return need_feature(c, REFPOOL_FEAT_DMABUF);
+}
+
+static long call_export_dmabuf(struct ctx *c)
+{
+	return rp_export_dmabuf(c->p, c->made2[0], O_CLOEXEC | O_RDWR, &c->fd);
 }
 
 static unsigned intern_seq;
@@ -1126,6 +1184,11 @@ static const struct scenario scenarios[] = {
 	{ "PUBLISH with PIN", setup_one, call_pin, undo_pin, NULL, { ENOMEM }, NULL, false },
 	{ "LOOKUP", setup_published, call_lookup, undo_put, NULL, { ENOMEM }, NULL, false },
 	{ "UNPIN", setup_pinned, call_unpin, undo_unpinned, after_unpin_fail, { ENOMEM }, NULL, false },
+	{ "PINS (list)", setup_pinned, call_list_pins, undo_list_pins, after_list_pins_fail, { ENOMEM }, NULL, false },
+	{ "WATCH (object)", setup_watchable, call_watch, undo_none, NULL, { ENOMEM }, NULL, false },
+	{ "WATCH (token)", setup_watchable_token, call_watch_token, undo_none, NULL, { ENOMEM }, NULL, false },
+	{ "WATCH (collector)", setup_watchable, call_watch_gc, undo_none, NULL, { ENOMEM }, NULL, false },
+	{ "EXPORT_DMABUF", setup_dmabuf, call_export_dmabuf, undo_close_fd, NULL, { ENOMEM, ENFILE }, NULL, false },
 	{ "INTERN (new, 12 bytes)", setup_intern_new, call_intern_small, undo_intern, NULL, { ENOMEM }, NULL, false },
 	{ "INTERN (new, 300 bytes)", setup_intern_new, call_intern_big, undo_intern, NULL, { ENOMEM }, NULL, false },
 	{ "INTERN (new, 6000 bytes)", setup_intern_new, call_intern_pages, undo_intern, NULL, { ENOMEM }, NULL, false },
@@ -1211,7 +1274,13 @@ static void run_scenario(const struct scenario *s, struct result *r)
 			fail("%s: rp_stats failed", s->name);
 			return;
 		}
-		if (s->setup(&c)) {
+		ret = s->setup(&c);
+		if (ret > 0) {
+			printf("refpool-faultinject: %s: not run, the module lacks that part\n", s->name);
+			teardown(&c);
+			return;
+		}
+		if (ret) {
 			fail("%s: set-up failed", s->name);
 			teardown(&c);
 			return;

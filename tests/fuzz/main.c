@@ -1,25 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * refpool-fuzz, a model-checked stress and fuzz test of /dev/refpool.
- * refpool-fuzz [--seed N] [--ops N] [--procs P] [--threads T]
- * [--seconds S] [--kill-ms MS] [--no-kill] [--long]                [--no-
- * lib-probes] [--quiet] [--weight OPERATION=N]...  Defaults: the bounded
- * run, 4 processes x 3 threads for 60 s, a kill every 2.5 s on average
- * (about 60 s under TCG); --long is 30 minutes with 6 x 4 (make stress).
- * --ops N stops after N operations in all.  P worker processes (fork) of T
- * threads each issue random valid and invalid calls - every call of
- * librefpool, and raw ioctls for what the library cannot express - and
- * check every answer against a userspace model. The parent SIGKILLs a
- * random worker every --kill-ms (on average) and starts it again. At the
- * end every worker lets go of everything, the parent drops what killed
- * workers left behind (their pins; the sockets holding their handles in
- * flight), runs rp_gc(), and the pool's objects, bytes and interned counts
- * must be back where they were before the run. The pool's counters are
- * global: run it alone.  Exit status: 0 when no answer differed from the
- * model and the pool came back to its baseline; 1 on any mismatch; 2 on bad
- * usage; 4 (kselftest's SKIP) when /dev/refpool cannot be opened.  What it
- * checks, and where the model lets concurrency through, is at the top of
- * fuzz.h; the operations are the table in ops.c.
+ * refpool-fuzz: a model-checked stress and fuzz test of /dev/refpool.
+ *
+ *   refpool-fuzz [--seed N] [--ops N] [--procs P] [--threads T]
+ *                [--seconds S] [--kill-ms MS] [--no-kill] [--long]
+ *                [--no-lib-probes] [--quiet] [--weight OPERATION=N]...
+ *                [--uids A,B | --one-user] [--no-quota]
+ *
+ * Defaults: the bounded run, 4 processes x 3 threads for 60 s, a kill every
+ * 2.5 s on average (about 60 s under TCG); --long is 30 minutes with 6 x 4
+ * (make stress). --ops N stops after N operations in all.
+ *
+ * P worker processes (fork; as root, of two users in turn: uid 1000 and
+ * 1001, or --uids) of T threads each issue random valid and invalid calls -
+ * every call of librefpool, and raw ioctls for what the library cannot
+ * express - and check every answer against a userspace model. The parent
+ * SIGKILLs a random worker every --kill-ms (on average) and starts it
+ * again; halfway, it runs the quota phase (quota.c; --no-quota skips it).
+ * At the end every worker lets go of everything, the parent drops what
+ * killed workers left behind (their pins; the sockets holding their
+ * handles in flight), runs rp_gc(), and the pool's objects, bytes and
+ * interned counts must be back where they were before the run. The pool's
+ * counters are global: run it alone.
+ *
+ * Exit status: 0 when no answer differed from the model and the pool came
+ * back to its baseline; 1 on any mismatch; 2 on bad usage; 4 (kselftest's
+ * SKIP) when /dev/refpool cannot be opened.
+ *
+ * What it checks, and where the model lets concurrency through, is at the
+ * top of fuzz.h; the operations are the table in ops.c.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -65,7 +74,9 @@ static void usage(void)
 		"                    [--weight OPERATION=N]... [--uids A,B | --one-user] [--no-quota]\n"
 		"  defaults: --procs 4 --threads 3 --seconds 60 --kill-ms 2500 (bounded run);\n"
 		"  --long: --seconds 1800 --procs 6 --threads 4. The pool's counters are\n"
-		"  global: run it alone. Exit 0: no mismatch; 1: mismatches; 4: no device.\n");
+		"  global: run it alone. As root, workers alternate between uid 1000 and 1001\n"
+		"  (--uids A,B; --one-user keeps them root) with a quota phase halfway\n"
+		"  (--no-quota). Exit 0: no mismatch; 1: mismatches; 4: no device.\n");
 	exit(2);
 }
 
