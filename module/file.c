@@ -21,6 +21,7 @@
 #include <linux/mm.h>
 #include <linux/mman.h>
 
+#include <linux/refpool.h>
 #include "refpool.h"
 
 static int rp_file_release(struct inode *inode, struct file *file)
@@ -160,16 +161,35 @@ long rp_file_map(struct rp_session *s, u32 handle, bool writable,
 		 u64 __user *uaddr)
 {
 	struct rp_object *obj;
+	unsigned long mapped;
 	struct file *file;
-	unsigned long addr;
-	u64 size;
+	u64 size, addr;
 	long ret;
 
 	obj = rp_handle_get(s, handle, true);
 	if (!obj)
 		return -EBADF;
+	/*
+	 * A bad @uaddr is refused before the mapping makes pages: read it
+	 * and write it back unchanged. Only a racing unmap by the caller's
+	 * own thread can still make the last write fail, and then the
+	 * mapping is undone (the pages stay, the caller's).
+	 */
+	if (get_user(addr, uaddr) || put_user(addr, uaddr)) {
+		rp_object_put(obj);
+		return -EFAULT;
+	}
 	size = obj->size;
-	ret = size ? rp_object_promote(obj, s->user) : -EINVAL;
+	ret = size ? 0 : -EINVAL;
+	/*
+	 * mmap() would refuse a writable mapping of a sealed object too, but
+	 * only after the pages were made: a refused call makes nothing. (A
+	 * seal racing with this call can still leave the pages, the caller's.)
+	 */
+	if (!ret && writable && (rp_object_flags(obj) & REFPOOL_OBJ_SEALED))
+		ret = -EPERM;
+	if (!ret)
+		ret = rp_object_promote(obj, s->user);
 	if (ret) {
 		rp_object_put(obj);
 		return ret;
@@ -177,13 +197,14 @@ long rp_file_map(struct rp_session *s, u32 handle, bool writable,
 	file = rp_file_export(obj);
 	if (IS_ERR(file))
 		return PTR_ERR(file);
-	addr = vm_mmap(file, 0, size, PROT_READ | (writable ? PROT_WRITE : 0),
-		       MAP_SHARED, 0);
+	mapped = vm_mmap(file, 0, size, PROT_READ | (writable ? PROT_WRITE : 0),
+			 MAP_SHARED, 0);
 	/* The mapping holds its own reference to the file. */
 	fput(file);
-	if (IS_ERR_VALUE(addr))
-		return (long)addr;
-	if (put_user((u64)addr, uaddr)) {
+	if (IS_ERR_VALUE(mapped))
+		return (long)mapped;
+	addr = mapped;
+	if (put_user(addr, uaddr)) {
 		vm_munmap(addr, size);
 		return -EFAULT;
 	}

@@ -8,6 +8,7 @@
 #include <linux/delay.h>
 #include <linux/fs.h>
 #include <linux/kernel.h>
+#include <linux/seq_file.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -23,10 +24,14 @@ static const char *const rp_hook_names[RP_HOOK_COUNT] = {
 	[RP_HOOK_SEAL] = "seal",
 };
 
-/* Per point: how long to sleep, and how many more calls sleep. */
+/*
+ * Per point: how long to wait, how many more calls wait, and how many have
+ * started waiting (a test polls that to know the window is open).
+ */
 static struct {
 	unsigned int ms;
 	unsigned int count;
+	unsigned long hits;
 } rp_hooks[RP_HOOK_COUNT];
 static DEFINE_SPINLOCK(rp_hooks_lock);
 
@@ -37,6 +42,7 @@ static unsigned int rp_hook_armed(enum rp_hook hook)
 	spin_lock(&rp_hooks_lock);
 	if (rp_hooks[hook].count) {
 		rp_hooks[hook].count--;
+		rp_hooks[hook].hits++;
 		ms = rp_hooks[hook].ms;
 	}
 	spin_unlock(&rp_hooks_lock);
@@ -86,14 +92,35 @@ static ssize_t rp_hooks_write(struct file *file, const char __user *ubuf,
 	return -ENOENT;
 }
 
+/* "NAME MS COUNT HITS", a line per point. */
+static int rp_hooks_show(struct seq_file *m, void *unused)
+{
+	int i;
+
+	spin_lock(&rp_hooks_lock);
+	for (i = 0; i < RP_HOOK_COUNT; i++)
+		seq_printf(m, "%s %u %u %lu\n", rp_hook_names[i], rp_hooks[i].ms,
+			   rp_hooks[i].count, rp_hooks[i].hits);
+	spin_unlock(&rp_hooks_lock);
+	return 0;
+}
+
+static int rp_hooks_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, rp_hooks_show, NULL);
+}
+
 static const struct file_operations rp_hooks_fops = {
 	.owner = THIS_MODULE,
+	.open = rp_hooks_open,
+	.read = seq_read,
 	.write = rp_hooks_write,
-	.llseek = noop_llseek,
+	.llseek = seq_lseek,
+	.release = single_release,
 };
 
 void rp_hooks_init(void)
 {
-	debugfs_create_file("hooks", 0200, rp_debugfs_dir(), NULL,
+	debugfs_create_file("hooks", 0600, rp_debugfs_dir(), NULL,
 			    &rp_hooks_fops);
 }

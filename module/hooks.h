@@ -7,7 +7,9 @@
  * /sys/kernel/debug/refpool/hooks ("NAME MILLISECONDS [COUNT]"), and the
  * next COUNT (default 1) calls that pass the point sleep there (or spin,
  * at points inside an RCU read-side section: rp_hook_spin()), so that
- * another thread can do what the race needs meanwhile. In any other build
+ * another thread can do what the race needs meanwhile; reading the file
+ * tells how many calls have reached each point, so that the test knows the
+ * window is open. In any other build
  * they are nothing at all.
  *
  * Copyright (C) 2026 The refpool authors
