@@ -131,7 +131,7 @@ clean:
 	-test -n "$(KSRC)" && $(MAKE) -C selftests KSRC=$(KSRC) clean
 	rm -f $(LIB_OBJS) $(LIB_A) userspace/lib/librefpool.so* $(PC) $(CLI) $(DEMO)
 
-# ---- bench: the benchmark suite (issue "Performance"; see bench/README.md) ----
+# ---- bench: the benchmark suite (see bench/README.md) ---------------------------
 #   make bench        build bench/refpool-bench, run it in the VM, write
 #                     bench/results.json and bench/results.png, print the table
 #                     (BENCH_ARGS=--quick for a short smoke run)
@@ -229,12 +229,13 @@ python-test: setup lib
 	scripts/python-test
 # ---- end packaging -------------------------------------------------------------
 
-# ---- reliability: stress, fault injection, unload, memcg (issue "Reliability") --
+# ---- reliability: stress, fault injection, unload, memcg (see tests/README.md) --
 #   make tests          build tests/refpool-fuzz, -faultinject, -leftovers, -memcg
 #   make stress         the long model-checked fuzz run (tests/refpool-fuzz --long:
-#                       30 min, 6 processes x 4 threads, random kills) on the
-#                       Debian kernel; STRESS_ARGS= to change it (--seconds S,
-#                       --procs P, --threads T, --seed N, ...). Run it alone.
+#                       30 min, 6 processes x 4 threads of two users, random
+#                       kills, a quota phase) on the Debian kernel; STRESS_ARGS=
+#                       to change it (--seconds S, --procs P, --threads T,
+#                       --seed N, ...). Run it alone.
 #   make check-debug    build the debug kernel if missing, then on it: the whole
 #                       selftest suite, the bounded fuzz run (60 s), the
 #                       fault-injection driver, 100 insmod/rmmod cycles and the
