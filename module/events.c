@@ -19,8 +19,9 @@
  *   costs the table one entry, adding or dropping any watch is O(1) (the
  *   primary leaving hands its place to the next with
  *   rhashtable_replace_fast()), and firing them all is one lookup and a
- *   walk. An object that was ever watched has RP_STATE_WATCHED; only those
- *   pay the lookups at death (both keys) and at seal (the SEALED key).
+ *   walk. An object that ever had a FREED watch has RP_STATE_WATCHED, one
+ *   that had a SEALED watch RP_STATE_SEAL_WATCHED; only those pay a lookup
+ *   at death (of the keys they had) and at seal (of the SEALED key).
  * - By session: armed watches on the session's @watches list, which its
  *   release empties; subscriptions to the collector on its @gc_subs and on
  *   the global rp_gc_subs.
@@ -41,7 +42,7 @@
  * RP_WATCH_LOCKS hashed spinlocks, chosen by its id: adding a watch,
  * firing, and a release dropping one all hold it, so each watch fires at
  * most once and never after its session let go of it. Adding a watch
- * reads the object's state (DEAD, SEALED) and sets RP_STATE_WATCHED under
+ * reads the object's state (DEAD, SEALED) and sets the WATCHED bits under
  * obj->lock inside it; death and seal change that state under obj->lock
  * first, then take the id's lock to fire. So a watch either sees the
  * death or seal and fires at once, or is in the table before the firing
@@ -199,9 +200,15 @@ static void rp_watch_free(struct rp_session *s, struct rp_watch *w)
 	call_rcu(&w->rcu, rp_watch_free_rcu);
 }
 
+/*
+ * Most events have nobody polling for them at that moment: skip the
+ * wait queue's lock then. The barrier in wq_has_sleeper() pairs with the
+ * one after poll_wait() in rp_events_poll().
+ */
 static void rp_events_wake(struct rp_session_events *ev)
 {
-	wake_up_interruptible_poll(&ev->wait, EPOLLIN | EPOLLRDNORM);
+	if (wq_has_sleeper(&ev->wait))
+		wake_up_interruptible_poll(&ev->wait, EPOLLIN | EPOLLRDNORM);
 }
 
 /*
@@ -312,24 +319,28 @@ static void rp_watch_fire_key(u64 key, u32 event)
 }
 
 /**
- * rp_events_freed - an object with RP_STATE_WATCHED died: fire its watches
+ * rp_events_freed - a watched object died: fire its watches
  * @id: its id
+ * @watched: its RP_STATE_WATCHED and RP_STATE_SEAL_WATCHED bits: which
+ *           keys to look up
  *
  * Called by its death, before the call that freed it returns; its SEALED
  * watches go unfired.
  */
-void rp_events_freed(u64 id)
+void rp_events_freed(u64 id, u32 watched)
 {
 	spinlock_t *lock = rp_watch_lock(id);
 
 	spin_lock(lock);
-	rp_watch_fire_key(id, REFPOOL_EV_FREED);
-	rp_watch_fire_key(id | RP_WATCH_SEALED_KEY, 0);
+	if (watched & RP_STATE_WATCHED)
+		rp_watch_fire_key(id, REFPOOL_EV_FREED);
+	if (watched & RP_STATE_SEAL_WATCHED)
+		rp_watch_fire_key(id | RP_WATCH_SEALED_KEY, 0);
 	spin_unlock(lock);
 }
 
 /**
- * rp_events_sealed - an object with RP_STATE_WATCHED was sealed
+ * rp_events_sealed - an object with RP_STATE_SEAL_WATCHED was sealed
  * @id: its id
  *
  * Called once the seal is final: no write is still under way.
@@ -400,8 +411,10 @@ int rp_events_watch(struct rp_session *s, struct rp_object *obj, u32 events,
 	spin_lock(&obj->lock);
 	dead = obj->state & RP_STATE_DEAD;
 	sealed = obj->flags & REFPOOL_OBJ_SEALED;
-	if (!dead)
+	if (!dead && (events & REFPOOL_EV_FREED))
 		obj->state |= RP_STATE_WATCHED;
+	if (!dead && !sealed && (events & REFPOOL_EV_SEALED))
+		obj->state |= RP_STATE_SEAL_WATCHED;
 	spin_unlock(&obj->lock);
 	for (i = 0; i < n; i++) {
 		fate[i] = rp_watch_fate(w[i], dead, sealed);
@@ -618,6 +631,8 @@ __poll_t rp_events_poll(struct rp_session *s, struct file *file,
 			poll_table *wait)
 {
 	poll_wait(file, &s->ev.wait, wait);
+	/* Queued, then read the count; pairs with rp_events_wake(). */
+	smp_mb();
 	return READ_ONCE(s->ev.nqueued) || READ_ONCE(s->ev.overflow) ?
 	       EPOLLIN | EPOLLRDNORM : 0;
 }

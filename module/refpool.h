@@ -106,7 +106,8 @@ void rp_user_uncharge(struct rp_user *user, u64 bytes);
 #define RP_STATE_IN_TABLE	BIT(1)	/* in its user's intern table */
 #define RP_STATE_PROMOTING	BIT(2)	/* the payload is moving into pages */
 #define RP_STATE_MAPPED		BIT(3)	/* its pages were mapped at least once */
-#define RP_STATE_WATCHED	BIT(4)	/* watched once: death and seal look up watches */
+#define RP_STATE_WATCHED	BIT(4)	/* had a FREED watch: death looks them up */
+#define RP_STATE_SEAL_WATCHED	BIT(5)	/* had a SEALED watch: seal, death look */
 
 /**
  * struct rp_object - one object of the pool
@@ -423,7 +424,7 @@ int rp_events_watch_gc(struct rp_session *s, u64 cookie);
 long rp_events_read(struct rp_session *s, u64 uptr, u32 max, u32 esize);
 __poll_t rp_events_poll(struct rp_session *s, struct file *file,
 			struct poll_table_struct *wait);
-void rp_events_freed(u64 id);
+void rp_events_freed(u64 id, u32 watched);
 void rp_events_sealed(u64 id);
 void rp_events_gc(u64 collected);
 
