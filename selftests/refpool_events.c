@@ -13,7 +13,8 @@
  *   io_uring's POLL_ADD;
  * - a full queue drops events and queues one OVERFLOW per stretch, then
  *   queueing resumes once it is read;
- * - a session closed with armed watches and queued events gives back
+ * - a session closed with armed watches and queued events (10^5 of
+ *   them too) gives back
  *   every byte; other watchers of the same objects keep theirs;
  * - a watch by token works across users and follows rp_lookup()'s rules;
  *   the errors of SPEC §3, one per subtest; the quota.
@@ -718,6 +719,56 @@ TEST_F(events, many_watchers_one_closes)
 	EXPECT_EQ(MANY, n);
 	EXPECT_EQ(0, take(q[2], self->ev));
 	rp_close(q[2]);
+	EXPECT_EQ(self->base.user_bytes, rpt_user_bytes(self->p));
+}
+
+/*
+ * A session with 10^5 watches closes in one go, while the objects they
+ * watch live on with other watchers: every byte of it comes back, and the
+ * others still hear of each free (a table with the closing session's
+ * watches spread among theirs).
+ */
+#define NOBJ		1000
+#define PER_OBJ		100
+
+TEST_F(events, close_with_1e5_watches)
+{
+	static rp_handle_t h[NOBJ], qh;
+	static rp_token_t tok[NOBJ];
+	static uint64_t id[NOBJ];
+	struct rp_pool *q;
+	uint64_t before;
+	int i, k, n, got = 0;
+
+	for (i = 0; i < NOBJ; i++) {
+		ASSERT_EQ(0, rp_create(self->p, 16, 0, 0, &h[i]));
+		id[i] = rpt_id(self->p, h[i]);
+		ASSERT_EQ(0, rp_watch(self->p, h[i], RP_EV_FREED, i));
+		ASSERT_EQ(0, rp_publish(self->p, h[i], &tok[i]));
+	}
+	before = rpt_user_bytes(self->p);
+	ASSERT_EQ(0, rp_open(&q));
+	for (i = 0; i < NOBJ; i++) {
+		ASSERT_EQ(0, rp_lookup(q, &tok[i], &qh));
+		for (k = 0; k < PER_OBJ; k++)
+			ASSERT_EQ(0, rp_watch(q, qh, RP_EV_FREED | RP_EV_SEALED, k));
+		ASSERT_EQ(0, rp_put(q, qh));
+	}
+	EXPECT_EQ(2 * NOBJ * PER_OBJ, session_watches(q));
+	rp_close(q);
+	EXPECT_EQ(before, rpt_user_bytes(self->p));
+	/* Its SEALED watches went with it: sealing tells nobody. */
+	for (i = 0; i < NOBJ; i++)
+		ASSERT_EQ(0, rp_seal(self->p, h[i]));
+	EXPECT_EQ(0, take(self->p, self->ev));
+	for (i = 0; i < NOBJ; i++)
+		ASSERT_EQ(0, rp_put(self->p, h[i]));
+	while ((n = take(self->p, self->ev)) > 0) {
+		for (k = 0; k < n; k++)
+			EXPECT_EVENT(self->ev[k], RP_EV_FREED, id[got + k], got + k);
+		got += n;
+	}
+	EXPECT_EQ(NOBJ, got);
 	EXPECT_EQ(self->base.user_bytes, rpt_user_bytes(self->p));
 }
 
