@@ -14,8 +14,8 @@
  * - a full queue drops events and queues one OVERFLOW per stretch, then
  *   queueing resumes once it is read;
  * - a session closed with armed watches and queued events (10^5 of
- *   them too) gives back
- *   every byte; other watchers of the same objects keep theirs;
+ *   them too) gives back every byte; other watchers of the same objects
+ *   keep theirs;
  * - a watch by token works across users and follows rp_lookup()'s rules;
  *   the errors of SPEC §3, one per subtest; the quota.
  */
