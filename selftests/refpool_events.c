@@ -370,6 +370,25 @@ TEST_F(events, freed_by_last_exported_fd)
 	EXPECT_EVENT(self->ev[0], RP_EV_FREED, id, COOKIE);
 }
 
+TEST_F(events, freed_by_last_dmabuf)
+{
+	struct refpool_version v = { 0 };
+	rp_handle_t h;
+	uint64_t id;
+	int fd;
+
+	ASSERT_EQ(0, rpt_ioctl(rp_fd(self->p), REFPOOL_IOC_VERSION, &v));
+	if (!(v.features & REFPOOL_FEAT_DMABUF))
+		SKIP(return, "the module exports no dma-bufs");
+	id = watched(_metadata, self->p, RP_EV_FREED, &h);
+	ASSERT_EQ(0, rp_export_dmabuf(self->p, h, O_CLOEXEC, &fd));
+	ASSERT_EQ(0, rp_put(self->p, h));
+	EXPECT_EQ(0, take(self->p, self->ev));
+	ASSERT_EQ(0, close(fd));
+	ASSERT_EQ(1, take(self->p, self->ev));
+	EXPECT_EVENT(self->ev[0], RP_EV_FREED, id, COOKIE);
+}
+
 TEST_F(events, freed_by_unpin)
 {
 	rp_handle_t h;
