@@ -603,18 +603,20 @@ TEST_F(links, get_link_null_out_efault)
 /* The new handle cannot reach the caller: no handle, no reference. */
 TEST_F(links, get_link_result_not_writable_efault)
 {
-	struct refpool_link *args;
+	struct refpool_link args;
 	struct scene s;
+	void *ro;
 
 	scene_make(_metadata, self->p, &s, 0);
-	args = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, args);
-	args->parent = s.parent;
-	args->slot = 0;
-	ASSERT_EQ(0, mprotect(args, getpagesize(), PROT_READ));
+	ro = mmap(NULL, getpagesize(), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+		  -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	memset(&args, 0, sizeof(args));
+	args.parent = s.parent;
+	args.slot = 0;
+	args.handle_ptr = (uintptr_t)ro;
 	EXPECT_EQ(-EFAULT,
-		  rpt_ioctl(rp_fd(self->p), REFPOOL_IOC_GET_LINK, args));
+		  rpt_ioctl(rp_fd(self->p), REFPOOL_IOC_GET_LINK, &args));
 	EXPECT_SCENE_UNCHANGED(self->p, &s);
 }
 
