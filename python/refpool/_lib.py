@@ -54,38 +54,42 @@ class Info(ctypes.Structure):
     ]
 
 
-#: The fields of uapi/linux/refpool.h's struct refpool_stats, in order; the
-#: library's struct rp_stats has this layout and rp_stats_sz() fills as much
-#: of it as the caller's size says. Fields are only ever added at the end.
-STATS_FIELDS = (
-    "objects",
-    "bytes",
-    "interned",
-    "intern_hits",
-    "gc_runs",
-    "gc_collected",
-    "session_handles",
-    "max_objects",
-    "max_bytes",
-    "max_object_size",
-    "max_slots",
-    "max_user_bytes",
-    "user_bytes",
-    "intern_bytes_saved",
-    "gc_time_ns",
-    "user_objects",
-    "max_user_objects",
-    "user_pins",
-    "session_watches",
-    "session_events",
-    "dmabufs",
-)
-
-
 class Stats(ctypes.Structure):
-    """struct rp_stats: STATS_FIELDS, each a uint64_t."""
+    """struct rp_stats: uapi/linux/refpool.h's struct refpool_stats, every
+    field a uint64_t, in its order (scripts/check-stats-layout compares
+    them). rp_stats_sz() fills as much as the size passed says; fields are
+    only ever added at the end."""
 
-    _fields_ = [(name, ctypes.c_uint64) for name in STATS_FIELDS]
+    _fields_ = [
+        (name, ctypes.c_uint64)
+        for name in (
+            "objects",
+            "bytes",
+            "interned",
+            "intern_hits",
+            "gc_runs",
+            "gc_collected",
+            "session_handles",
+            "max_objects",
+            "max_bytes",
+            "max_object_size",
+            "max_slots",
+            "max_user_bytes",
+            "user_bytes",
+            "intern_bytes_saved",
+            "gc_time_ns",
+            "user_objects",
+            "max_user_objects",
+            "user_pins",
+            "session_watches",
+            "session_events",
+            "dmabufs",
+        )
+    ]
+
+
+#: the names of Stats's fields, in order
+STATS_FIELDS = tuple(name for name, _ in Stats._fields_)
 
 
 def _libc_secure_getenv():
