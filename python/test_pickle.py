@@ -234,9 +234,10 @@ class TestBuffers(PoolTest):
 
     @needs_root
     def test_failed_dumps_leaves_nothing(self):
-        with param("max_object_size", 4096):
-            self.assertErrno(errno.EFBIG, refpool.dumps,
-                             [np.ones(10), np.ones(1000)], self.pool)
+        with param("max_object_size", 4096), self.assertRaises(OSError) as cm:
+            refpool.dumps([np.ones(10), np.ones(1000)], self.pool)
+        self.assertEqual(cm.exception.errno, errno.EFBIG)
+        self.assertIn("max_object_size", str(cm.exception))
         self.assertEqual(live(self.pool), self.base)
 
     def test_loads_refuses_an_unsealed_buffer(self):

@@ -175,8 +175,11 @@ def main():
     n = args.workers
 
     # One object holds the whole array: 256 MiB is over the default
-    # max_object_size (64 MiB).
+    # max_object_size (64 MiB) and the default share of one user
+    # (max_user_bytes, a sixteenth of RAM).
     raise_param("max_object_size", nbytes)
+    raise_param("max_bytes", 2 * nbytes)
+    raise_param("max_user_bytes", 2 * nbytes)
 
     ctx = mp.get_context("fork")
     barrier = ctx.Barrier(n)

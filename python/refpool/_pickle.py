@@ -88,14 +88,23 @@ def dumps(value, pool=None, protocol=5):
     nbuffers = len(buffers)
     level = []
     try:
-        for buf in buffers:
-            with buf.raw() as raw:
-                level.append(pool.create(raw, sealed=True))
-            buf.release()
+        if buffers:
+            limits = pool.stats()
+            for buf in buffers:
+                with buf.raw() as raw:
+                    if raw.nbytes > limits["max_object_size"]:
+                        raise OSError(
+                            errno.EFBIG,
+                            "refpool.dumps: a buffer of %d bytes is over max_object_size "
+                            "(%d; /sys/module/refpool/parameters/max_object_size)"
+                            % (raw.nbytes, limits["max_object_size"]),
+                        )
+                    level.append(pool.create(raw, sealed=True))
+                buf.release()
         del buffers
         depth = 0
         if level:
-            fanout = pool.stats()["max_slots"]
+            fanout = limits["max_slots"]
             if len(level) > fanout and fanout < 2:
                 raise OSError(errno.EFBIG, "refpool.dumps: max_slots is %d" % fanout)
             while len(level) > fanout:
