@@ -21,6 +21,7 @@
 #include <linux/mm.h>
 #include <linux/mman.h>
 
+#include <linux/refpool.h>
 #include "refpool.h"
 
 static int rp_file_release(struct inode *inode, struct file *file)
@@ -179,7 +180,16 @@ long rp_file_map(struct rp_session *s, u32 handle, bool writable,
 		return -EFAULT;
 	}
 	size = obj->size;
-	ret = size ? rp_object_promote(obj, s->user) : -EINVAL;
+	ret = size ? 0 : -EINVAL;
+	/*
+	 * mmap() would refuse a writable mapping of a sealed object too, but
+	 * only after the pages were made: a refused call makes nothing. (A
+	 * seal racing with this call can still leave the pages, the caller's.)
+	 */
+	if (!ret && writable && (rp_object_flags(obj) & REFPOOL_OBJ_SEALED))
+		ret = -EPERM;
+	if (!ret)
+		ret = rp_object_promote(obj, s->user);
 	if (ret) {
 		rp_object_put(obj);
 		return ret;

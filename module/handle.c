@@ -51,6 +51,8 @@ struct rp_handle {
 };
 
 static const struct rhashtable_params rp_handle_params = {
+	/* A session starts with 4 buckets, not the default 64. */
+	.nelem_hint = 2,
 	.key_len = sizeof(u32),
 	.key_offset = offsetof(struct rp_handle, handle),
 	.head_offset = offsetof(struct rp_handle, node),

@@ -66,6 +66,57 @@ static inline const char *rpt_device(void)
 	EXPECT_EQ((before)->user_bytes, __rpt_now.user_bytes); \
 } while (0)
 
+/*
+ * The pool's objects and bytes and the session's handles, but not the
+ * user's charges: for calls that succeed and leave a charge behind for as
+ * long as the object lives (a token, the pages a mapping made).
+ */
+#define EXPECT_POOL_SAME(p, before) do { \
+	struct rp_stats __rpt_now; \
+	ASSERT_EQ(0, rp_stats((p), &__rpt_now)); \
+	EXPECT_EQ((before)->objects, __rpt_now.objects); \
+	EXPECT_EQ((before)->bytes, __rpt_now.bytes); \
+	EXPECT_EQ((before)->session_handles, __rpt_now.session_handles); \
+} while (0)
+
+/* The calling user's charged bytes, or 0. */
+static inline uint64_t rpt_user_bytes(struct rp_pool *p)
+{
+	struct rp_stats st;
+
+	return rp_stats(p, &st) ? 0 : st.user_bytes;
+}
+
+/*
+ * What creating an object of @size bytes and @nslots slots costs its
+ * user, with its handle (measured: made and put again), or 0.
+ */
+static inline uint64_t rpt_cost_of_create(struct rp_pool *p, uint64_t size,
+					  uint32_t nslots)
+{
+	uint64_t before = rpt_user_bytes(p), after;
+	rp_handle_t h;
+
+	if (rp_create(p, size, nslots, 0, &h))
+		return 0;
+	after = rpt_user_bytes(p);
+	rp_put(p, h);
+	return after - before;
+}
+
+/* What one more handle costs (measured with a dup of @h), or 0. */
+static inline uint64_t rpt_cost_of_handle(struct rp_pool *p, rp_handle_t h)
+{
+	uint64_t before = rpt_user_bytes(p), after;
+	rp_handle_t d;
+
+	if (rp_dup(p, h, &d))
+		return 0;
+	after = rpt_user_bytes(p);
+	rp_put(p, d);
+	return after - before;
+}
+
 /* Expect the counters to have moved by exactly these amounts. */
 #define EXPECT_POOL_DELTA(p, before, d_objects, d_bytes, d_handles) do { \
 	struct rp_stats __rpt_now; \
@@ -355,15 +406,19 @@ static inline int rpt_socketpair(int sv[2])
 	return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) ? -errno : 0;
 }
 
-/* Send one byte carrying @nfds file descriptors (SCM_RIGHTS). */
-static inline int rpt_send_fds(int sock, const int *fds, int nfds)
+/*
+ * Send @len bytes (0 or 1) carrying @nfds file descriptors (SCM_RIGHTS);
+ * 0 bytes is what a hostile peer may send on a SEQPACKET or DGRAM socket.
+ */
+static inline int rpt_send_fds_len(int sock, const int *fds, int nfds,
+				   size_t len)
 {
 	union {
 		char buf[CMSG_SPACE(4 * sizeof(int))];
 		struct cmsghdr align;
 	} control;
 	char byte = 'F';
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct iovec iov = { .iov_base = &byte, .iov_len = len };
 	struct msghdr msg = {
 		.msg_iov = &iov,
 		.msg_iovlen = 1,
@@ -372,7 +427,7 @@ static inline int rpt_send_fds(int sock, const int *fds, int nfds)
 	};
 	struct cmsghdr *cmsg;
 
-	if (nfds < 1 || nfds > 4)
+	if (nfds < 1 || nfds > 4 || len > 1)
 		return -EINVAL;
 	memset(&control, 0, sizeof(control));
 	cmsg = CMSG_FIRSTHDR(&msg);
@@ -380,7 +435,13 @@ static inline int rpt_send_fds(int sock, const int *fds, int nfds)
 	cmsg->cmsg_type = SCM_RIGHTS;
 	cmsg->cmsg_len = CMSG_LEN(nfds * sizeof(int));
 	memcpy(CMSG_DATA(cmsg), fds, nfds * sizeof(int));
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -errno;
+}
+
+/* Send one byte carrying @nfds file descriptors, as rp_send() does. */
+static inline int rpt_send_fds(int sock, const int *fds, int nfds)
+{
+	return rpt_send_fds_len(sock, fds, nfds, 1);
 }
 
 static inline int rpt_send_fd(int sock, int fd)

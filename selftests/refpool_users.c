@@ -393,14 +393,16 @@ static int fill_quota_and_hold(void *arg)
 	return hold_on(me);
 }
 
+/* A full user may not even open a session (-EDQUOT): a session costs too. */
 static int create_one(void *arg)
 {
 	struct party *me = arg;
 	struct rp_pool *p;
 	rp_handle_t h;
 
-	if (rp_open(&p))
-		return 1;
+	me->ret = rp_open(&p);
+	if (me->ret)
+		return 0;
 	me->ret = rp_create(p, 64, 0, 0, &h);
 	rp_close(p);
 	return 0;
