@@ -407,7 +407,7 @@ class TestObjectThreads(PoolTest):
             inside.set()
             go_on.wait(10)
             info = refpool._lib.Info()
-            ret = refpool.lib.rp_info(p, h, ctypes.byref(info))
+            ret = refpool.lib.rp_info_sz(p, h, ctypes.byref(info), ctypes.sizeof(info))
             seen.append((ret, info.id))
             return 0
 

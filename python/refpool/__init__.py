@@ -383,12 +383,8 @@ class Pool(_Guard):
         """rp_stats(): the pool's counters and limits, and this session's
         and user's share, as a dict (keys: STATS_FIELDS)."""
         st = _lib.Stats()
-        if hasattr(lib, "rp_stats_sz"):
-            _check(self._call(lib.rp_stats_sz, ctypes.byref(st), ctypes.sizeof(st)))
-            return {name: getattr(st, name) for name in STATS_FIELDS}
-        # A library from before rp_stats_sz() fills the first 15 fields.
-        _check(self._call(lib.rp_stats, ctypes.byref(st)))
-        return {name: getattr(st, name) for name in STATS_FIELDS[:15]}
+        _check(self._call(lib.rp_stats_sz, ctypes.byref(st), ctypes.sizeof(st)))
+        return {name: getattr(st, name) for name in STATS_FIELDS}
 
 
 # --- the pool objects travel to -------------------------------------------------
@@ -536,10 +532,7 @@ class Object(_Guard):
     def info(self):
         """rp_info(): ObjectInfo(id, size, refs, nslots, flags)."""
         info = _lib.Info()
-        if hasattr(lib, "rp_info_sz"):
-            _check(self._call(lib.rp_info_sz, ctypes.byref(info), ctypes.sizeof(info)))
-        else:
-            _check(self._call(lib.rp_info, ctypes.byref(info)))
+        _check(self._call(lib.rp_info_sz, ctypes.byref(info), ctypes.sizeof(info)))
         self._fixed = (info.id, info.size, info.nslots)
         return ObjectInfo(info.id, info.size, info.refs, info.nslots, info.flags)
 

@@ -176,7 +176,6 @@ _PROTOTYPES = {
     "rp_intern": (_int, [_p, _p, _u64, _P(handle_t)]),
     "rp_dup": (_int, [_p, handle_t, _P(handle_t)]),
     "rp_put": (_int, [_p, handle_t]),
-    "rp_info": (_int, [_p, handle_t, _P(Info)]),
     "rp_info_sz": (_int, [_p, handle_t, _P(Info), _size]),
     "rp_read": (ctypes.c_int64, [_p, handle_t, _u64, _p, _u64]),
     "rp_write": (ctypes.c_int64, [_p, handle_t, _u64, _p, _u64]),
@@ -196,14 +195,17 @@ _PROTOTYPES = {
     "rp_link": (_int, [_p, handle_t, _u32, handle_t]),
     "rp_get_link": (_int, [_p, handle_t, _u32, _P(handle_t)]),
     "rp_gc": (_int, [_p, _P(_u64)]),
-    "rp_stats": (_int, [_p, _P(Stats)]),
     "rp_stats_sz": (_int, [_p, _P(Stats), _size]),
     "rp_strerror": (ctypes.c_char_p, [_int]),
 }
 
+_missing = [name for name in _PROTOTYPES if not hasattr(lib, name)]
+if _missing:
+    raise ImportError(
+        "refpool: %s is older than this package (no %s): install the library "
+        "of the same version" % (lib_path, ", ".join(_missing))
+    )
 for _name, (_res, _args) in _PROTOTYPES.items():
-    _fn = getattr(lib, _name, None)
-    if _fn is None:
-        continue  # checked where it is used
+    _fn = getattr(lib, _name)
     _fn.restype = _res
     _fn.argtypes = _args
