@@ -2,15 +2,15 @@
 """dumps() and loads(): pickle protocol 5 values as refpool objects.
 
 The value is one sealed *root* object: a header, then the pickle stream
-with everything pickle keeps in-band. Every out-of-band buffer (a numpy
-array's data, a ``pickle.PickleBuffer``, a bytearray) is a sealed object
-of its own, linked from the root's slots in the order pickle produced
-them. A value with more buffers than an object has slots (``max_slots``)
-links them through sealed index objects without payload, ``depth``
-levels of them, each full but the last of its level. So one token (or
-handle, or fd) of the root names the whole value, and the root's links
-keep every buffer alive: when the root goes, its buffers go, unless a
-process still maps them.
+with everything pickle keeps in-band (bytes, bytearrays, non-contiguous
+arrays...). Every out-of-band buffer (a contiguous numpy array's data, a
+``pickle.PickleBuffer``) is a sealed object of its own, linked from the
+root's slots in the order pickle produced them. A value with more buffers
+than an object has slots (``max_slots``) links them through sealed index
+objects without payload, ``depth`` levels of them, each full but the last
+of its level. So one token (or handle, or fd) of the root names the whole
+value, and the root's links keep every buffer alive: when the root goes,
+its buffers go, unless a process still maps them.
 
 Root payload (little-endian)::
 
@@ -25,8 +25,8 @@ arrays come back read-only, over the object's pages, without a copy.
 Buffers smaller than a page are read instead: a mapping would cost a page
 and a VMA each, more than the copy. Either way pickle gets a read-only
 memoryview, so what comes back does not depend on the size: a numpy array
-is read-only, a bytearray comes back as a read-only memoryview of its
-bytes (pickle 5's rule for out-of-band buffers).
+is read-only, a PickleBuffer comes back as a read-only memoryview (pickle
+5's rule for out-of-band buffers).
 """
 
 import errno
