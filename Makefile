@@ -131,7 +131,7 @@ clean:
 	-test -n "$(KSRC)" && $(MAKE) -C selftests KSRC=$(KSRC) clean
 	rm -f $(LIB_OBJS) $(LIB_A) userspace/lib/librefpool.so* $(PC) $(CLI) $(DEMO)
 
-# ---- bench: the benchmark suite (issue "Performance"; see bench/README.md) ----
+# ---- bench: the benchmark suite (see bench/README.md) ---------------------------
 #   make bench        build bench/refpool-bench, run it in the VM, write
 #                     bench/results.json and bench/results.png, print the table
 #                     (BENCH_ARGS=--quick for a short smoke run)
@@ -143,7 +143,8 @@ BENCH_ARGS ?=
 
 bench-prog: $(BENCH)
 
-$(BENCH): bench/refpool-bench.c $(LIB_A) userspace/include/refpool.h uapi/linux/refpool.h
+$(BENCH): bench/refpool-bench.c $(LIB_A) userspace/include/refpool.h uapi/linux/refpool.h \
+		tests/common.h
 	$(CC) $(USER_CFLAGS) -o $@ bench/refpool-bench.c $(LIB_A) -pthread
 
 bench: setup
@@ -228,12 +229,13 @@ python-test: setup lib
 	scripts/python-test
 # ---- end packaging -------------------------------------------------------------
 
-# ---- reliability: stress, fault injection, unload, memcg (issue "Reliability") --
+# ---- reliability: stress, fault injection, unload, memcg (see tests/README.md) --
 #   make tests          build tests/refpool-fuzz, -faultinject, -leftovers, -memcg
 #   make stress         the long model-checked fuzz run (tests/refpool-fuzz --long:
-#                       30 min, 6 processes x 4 threads, random kills) on the
-#                       Debian kernel; STRESS_ARGS= to change it (--seconds S,
-#                       --procs P, --threads T, --seed N, ...). Run it alone.
+#                       30 min, 6 processes x 4 threads of two users, random
+#                       kills, a quota phase) on the Debian kernel; STRESS_ARGS=
+#                       to change it (--seconds S, --procs P, --threads T,
+#                       --seed N, ...). Run it alone.
 #   make check-debug    build the debug kernel if missing, then on it: the whole
 #                       selftest suite, the bounded fuzz run (60 s), the
 #                       fault-injection driver, 100 insmod/rmmod cycles and the
@@ -250,8 +252,15 @@ STRESS_ARGS ?= --long
 
 tests: $(RELIABILITY_PROGS)
 
-$(RELIABILITY_PROGS): tests/%: tests/%.c $(LIB_A) userspace/include/refpool.h \
-		uapi/linux/refpool.h
+# The fuzzer is a directory of files (tests/fuzz/fuzz.h says what each holds);
+# the others are one file each. Every one shares tests/common.h.
+FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
+TEST_DEPS := $(LIB_A) userspace/include/refpool.h uapi/linux/refpool.h tests/common.h
+
+tests/refpool-fuzz: $(FUZZ_SRCS) tests/fuzz/fuzz.h $(TEST_DEPS)
+	$(CC) $(USER_CFLAGS) -pthread -o $@ $(FUZZ_SRCS) $(LIB_A)
+
+$(filter-out tests/refpool-fuzz,$(RELIABILITY_PROGS)): tests/%: tests/%.c $(TEST_DEPS)
 	$(CC) $(USER_CFLAGS) -pthread -o $@ $< $(LIB_A)
 
 stress: setup
