@@ -277,7 +277,7 @@ tests-clean:
 clean: tests-clean
 # ---- end reliability -----------------------------------------------------------
 
-# ---- python: the binding's package, and its benchmark (issue 15) ---------------
+# ---- python: the binding's package, and its benchmark (see python/README.md) -
 #   make install         also installs the Python package (install-python) where
 #                        Debian's python3 finds it: /usr/lib/python3/dist-packages
 #                        for PREFIX=/usr, else PREFIX/lib/python3.X/dist-packages
