@@ -18,7 +18,12 @@
 #include <linux/refpool.h>
 #include "refpool.h"
 
-static struct dentry *rp_debugfs_dir;
+static struct dentry *rp_debugfs_root;
+
+struct dentry *rp_debugfs_dir(void)
+{
+	return rp_debugfs_root;
+}
 
 static int rp_summary_show(struct seq_file *m, void *unused)
 {
@@ -30,21 +35,8 @@ static int rp_summary_show(struct seq_file *m, void *unused)
 		sessions++;
 	mutex_unlock(&rp_sessions_lock);
 
-	seq_printf(m, "objects %lld\n", atomic64_read(&rp_pool.objects));
-	seq_printf(m, "bytes %lld\n", atomic64_read(&rp_pool.bytes));
+	rp_stats_show(m);
 	seq_printf(m, "sessions %lu\n", sessions);
-	seq_printf(m, "interned %lld\n", atomic64_read(&rp_pool.interned));
-	seq_printf(m, "intern_hits %lld\n", atomic64_read(&rp_pool.intern_hits));
-	seq_printf(m, "intern_bytes_saved %lld\n",
-		   atomic64_read(&rp_pool.intern_bytes_saved));
-	seq_printf(m, "gc_runs %lld\n", atomic64_read(&rp_pool.gc_runs));
-	seq_printf(m, "gc_collected %lld\n", atomic64_read(&rp_pool.gc_collected));
-	seq_printf(m, "gc_time_ns %lld\n", atomic64_read(&rp_pool.gc_time_ns));
-	seq_printf(m, "max_objects %llu\n", rp_limit_objects());
-	seq_printf(m, "max_bytes %llu\n", rp_limit_bytes());
-	seq_printf(m, "max_object_size %llu\n", rp_limit_object_size());
-	seq_printf(m, "max_slots %u\n", rp_limit_slots());
-	seq_printf(m, "max_user_bytes %llu\n", rp_limit_user_bytes());
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(rp_summary);
@@ -65,7 +57,7 @@ static struct rp_object *rp_objects_at(loff_t *pos)
 	rcu_read_unlock();
 	*pos = index;
 	/* The memory may hold another object by now: see struct rp_object. */
-	if (!IS_ERR_OR_NULL(obj) && READ_ONCE(obj->id) != index) {
+	if (!IS_ERR_OR_NULL(obj) && !rp_object_is(obj, index)) {
 		rp_object_unuse(obj);
 		obj = ERR_PTR(-EAGAIN);
 	}
@@ -135,37 +127,67 @@ static const struct seq_operations rp_objects_sops = {
 };
 DEFINE_SEQ_ATTRIBUTE(rp_objects);
 
-static int rp_handles_show(struct seq_file *m, void *unused)
+/*
+ * One session at a time, each held by a reference between reads, so that
+ * no lock is held for a whole walk: opens and closes go on meanwhile, and
+ * the walk of one session only holds up that session's release.
+ */
+static void *rp_handles_start(struct seq_file *m, loff_t *pos)
 {
-	struct rp_session *s;
-	struct rp_object *obj;
-	unsigned long index;
+	if (*pos == 0)
+		return SEQ_START_TOKEN;
+	return rp_session_nth(*pos - 1);
+}
 
-	seq_puts(m, "pid comm handle id\n");
-	mutex_lock(&rp_sessions_lock);
-	list_for_each_entry(s, &rp_sessions, node) {
-		/* xa_for_each() takes the RCU lock for each lookup. */
-		xa_for_each(&s->handles, index, obj)
-			seq_printf(m, "%d %s %lu %llu\n", s->pid, s->comm,
-				   index, READ_ONCE(obj->id));
+static void *rp_handles_next(struct seq_file *m, void *v, loff_t *pos)
+{
+	if (v != SEQ_START_TOKEN)
+		rp_session_put(v);
+	++*pos;
+	return rp_session_nth(*pos - 1);
+}
+
+static void rp_handles_stop(struct seq_file *m, void *v)
+{
+	if (v && v != SEQ_START_TOKEN)
+		rp_session_put(v);
+}
+
+static int rp_handles_seq_show(struct seq_file *m, void *v)
+{
+	struct rp_session *s = v;
+
+	if (v == SEQ_START_TOKEN) {
+		seq_puts(m, "pid comm handle id\n");
+		return 0;
 	}
-	mutex_unlock(&rp_sessions_lock);
+	mutex_lock(&s->walk_lock);
+	if (!s->released)
+		rp_handles_show(m, s);
+	mutex_unlock(&s->walk_lock);
 	return 0;
 }
-DEFINE_SHOW_ATTRIBUTE(rp_handles);
+
+static const struct seq_operations rp_handles_sops = {
+	.start = rp_handles_start,
+	.next = rp_handles_next,
+	.stop = rp_handles_stop,
+	.show = rp_handles_seq_show,
+};
+DEFINE_SEQ_ATTRIBUTE(rp_handles);
 
 void rp_debugfs_init(void)
 {
-	rp_debugfs_dir = debugfs_create_dir("refpool", NULL);
-	debugfs_create_file("summary", 0400, rp_debugfs_dir, NULL,
+	rp_debugfs_root = debugfs_create_dir("refpool", NULL);
+	debugfs_create_file("summary", 0400, rp_debugfs_root, NULL,
 			    &rp_summary_fops);
-	debugfs_create_file("objects", 0400, rp_debugfs_dir, NULL,
+	debugfs_create_file("objects", 0400, rp_debugfs_root, NULL,
 			    &rp_objects_fops);
-	debugfs_create_file("handles", 0400, rp_debugfs_dir, NULL,
+	debugfs_create_file("handles", 0400, rp_debugfs_root, NULL,
 			    &rp_handles_fops);
 }
 
 void rp_debugfs_exit(void)
 {
-	debugfs_remove_recursive(rp_debugfs_dir);
+	debugfs_remove_recursive(rp_debugfs_root);
 }

@@ -15,10 +15,13 @@
  * Copyright (C) 2026 The refpool authors
  */
 #include <linux/anon_inodes.h>
+#include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/mman.h>
 
+#include <linux/refpool.h>
 #include "refpool.h"
 
 static int rp_file_release(struct inode *inode, struct file *file)
@@ -35,13 +38,7 @@ static bool rp_vma_writable(struct vm_area_struct *vma)
 /* A VMA was copied (fork) or split: it is one more mapping. */
 static void rp_vm_open(struct vm_area_struct *vma)
 {
-	struct rp_object *obj = vma->vm_file->private_data;
-
-	if (rp_vma_writable(vma)) {
-		spin_lock(&obj->lock);
-		obj->wmaps++;
-		spin_unlock(&obj->lock);
-	}
+	rp_object_map_more(vma->vm_file->private_data, rp_vma_writable(vma));
 }
 
 static void rp_vm_close(struct vm_area_struct *vma)
@@ -72,6 +69,7 @@ static int rp_file_mmap(struct file *file, struct vm_area_struct *vma)
 	struct rp_object *obj = file->private_data;
 	unsigned long npages = DIV_ROUND_UP(obj->size, PAGE_SIZE);
 	unsigned long len = vma_pages(vma);
+	struct rp_user *user;
 	int ret;
 
 	/* Shared only: a private copy would not be the object. */
@@ -83,7 +81,12 @@ static int rp_file_mmap(struct file *file, struct vm_area_struct *vma)
 	if (!(vma->vm_flags & VM_WRITE))
 		vma->vm_flags &= ~VM_MAYWRITE;
 
-	ret = rp_object_map(obj, rp_vma_writable(vma));
+	/* The mapper pays for pages its mapping makes (see rp_object_map()). */
+	user = rp_user_get(current_euid());
+	if (!user)
+		return -ENOMEM;
+	ret = rp_object_map(obj, user, rp_vma_writable(vma));
+	rp_user_put(user);
 	if (ret)
 		return ret;
 	vma->vm_flags |= VM_DONTEXPAND;
@@ -137,4 +140,73 @@ struct rp_object *rp_file_import(int fd)
 	rp_object_get(obj);
 	fdput(f);
 	return obj;
+}
+
+/**
+ * rp_file_map - map a handle's object into the caller, as mmap() of its
+ * exported file would (REFPOOL_IOC_MAP)
+ * @s: the session
+ * @handle: the handle
+ * @writable: PROT_READ | PROT_WRITE, else PROT_READ
+ * @uaddr: where the caller wants the mapping's address
+ *
+ * The mapping holds the file, and so the object. The session's user pays
+ * for pages the mapping makes, as for every charge of a session. If the
+ * address cannot be written, the mapping is undone.
+ *
+ * Return: 0; -EBADF, -EINVAL for an empty object, -EPERM, -EDQUOT,
+ * -ENOMEM, -EFAULT, or what vm_mmap() says.
+ */
+long rp_file_map(struct rp_session *s, u32 handle, bool writable,
+		 u64 __user *uaddr)
+{
+	struct rp_object *obj;
+	unsigned long mapped;
+	struct file *file;
+	u64 size, addr;
+	long ret;
+
+	obj = rp_handle_get(s, handle, true);
+	if (!obj)
+		return -EBADF;
+	/*
+	 * A bad @uaddr is refused before the mapping makes pages: read it
+	 * and write it back unchanged. Only a racing unmap by the caller's
+	 * own thread can still make the last write fail, and then the
+	 * mapping is undone (the pages stay, the caller's).
+	 */
+	if (get_user(addr, uaddr) || put_user(addr, uaddr)) {
+		rp_object_put(obj);
+		return -EFAULT;
+	}
+	size = obj->size;
+	ret = size ? 0 : -EINVAL;
+	/*
+	 * mmap() would refuse a writable mapping of a sealed object too, but
+	 * only after the pages were made: a refused call makes nothing. (A
+	 * seal racing with this call can still leave the pages, the caller's.)
+	 */
+	if (!ret && writable && (rp_object_flags(obj) & REFPOOL_OBJ_SEALED))
+		ret = -EPERM;
+	if (!ret)
+		ret = rp_object_promote(obj, s->user);
+	if (ret) {
+		rp_object_put(obj);
+		return ret;
+	}
+	file = rp_file_export(obj);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	mapped = vm_mmap(file, 0, size, PROT_READ | (writable ? PROT_WRITE : 0),
+			 MAP_SHARED, 0);
+	/* The mapping holds its own reference to the file. */
+	fput(file);
+	if (IS_ERR_VALUE(mapped))
+		return (long)mapped;
+	addr = mapped;
+	if (put_user(addr, uaddr)) {
+		vm_munmap(addr, size);
+		return -EFAULT;
+	}
+	return 0;
 }

@@ -8,7 +8,7 @@
  * garbage by trial deletion: a container's count minus the links from
  * other scanned containers is what holds it from outside; containers held
  * from outside are roots, and whatever is not reachable from a root
- * through links is garbage.
+ * through links is a candidate.
  *
  * It runs while every session goes on: no lock is held for longer than one
  * object. What makes that safe is a write barrier. Every change to the
@@ -16,26 +16,34 @@
  * RCU read-side section that covers the change (rp_gc_touch()). A
  * collection clears the bits of the set it scans, waits for a grace period
  * (so every change it may have missed is complete before it reads
- * anything), scans, and at the end keeps every candidate that was touched
- * meanwhile, and whatever such a candidate links to.
+ * anything), and scans. Then it *dooms* the candidates, looks once for
+ * those touched since the scan began, and keeps them and everything they
+ * link to; the rest is garbage, and its slots are emptied.
  *
- * Why that never frees a reachable object: take a candidate g, never
- * touched during the collection, reachable at the end from a reference E
- * through a path r -> ... -> g. If nothing on the path was touched, counts
- * and links there held still for the whole scan: r's count minus the
- * links into it (any change of which would have touched r) is its outside
- * references, E among them, so r was a root and the scan followed the path
- * to g. If something on it was touched, the last touched node was kept, and
- * from there the links held still and the keeping reached g. Once garbage,
- * always garbage - no handle, file or link can reach it - but for tokens,
- * which are weak: token lookups announce themselves the same way and wait
- * while their object is judged (RP_GC_DOOMED); the two sides order their
- * flag and check with full barriers, so one of them always sees the other.
+ * Why that never frees a reachable object. Take a candidate g that was
+ * never touched since the scan began. If it is reachable when doomed, from
+ * a reference E through r -> ... -> g, then either nothing on the path was
+ * touched - counts and links held still for the whole scan, so r's count
+ * minus the links into it counted E, r was a root and the scan reached g
+ * - or the last touched node on it was kept, and the keeping follows the
+ * path to g. After the doom, a new reference to a doomed candidate can
+ * only come from two places, as every other way needs a reference to it
+ * already: a token lookup (tokens are weak) and GET_LINK from a kept
+ * parent. Both touch, then look for the doom, while the collector dooms,
+ * then looks for touches, with full barriers between: if the caller
+ * missed the doom, the collector sees its touch and keeps the object; if
+ * not, the caller waits (killably) until the object is kept or freed. So
+ * one look suffices, and a collection costs a fixed number of passes over
+ * the scanned set however many callers race with it.
  *
- * Automatic collections scan the young generation (containers made since
- * the last collection), and the whole heap only when the old generation
- * has grown by a quarter since the last full collection, as CPython does,
- * so building a large live structure stays linear.
+ * Automatic collections: the young generation (containers made since the
+ * last collection) after gc_threshold link operations, the whole heap when
+ * the old generation has grown by a quarter since the last full one, as
+ * CPython does, so that building a large live structure stays linear; and
+ * a full collection at most gc_full_interval seconds after a container
+ * lost a reference without dying, so that old garbage goes too without any
+ * call (a cycle of old objects dropped once leaves no link operations
+ * behind to start one). gc_threshold 0 turns both off.
  *
  * Copyright (C) 2026 The refpool authors
  */
@@ -54,12 +62,11 @@
 
 static unsigned int gc_threshold = 700;
 module_param(gc_threshold, uint, 0644);
-MODULE_PARM_DESC(gc_threshold, "Link operations between automatic collections; 0: never (default 700)");
+MODULE_PARM_DESC(gc_threshold, "Link operations between automatic collections; 0: no automatic collection (default 700)");
 
-/* gc_flags bits only the collector uses, besides those in refpool.h. */
-enum {
-	RP_GC_UNREACHABLE = RP_GC_DOOMED + 1,	/* in the candidates' list */
-};
+static unsigned int gc_full_interval = 5;
+module_param(gc_full_interval, uint, 0644);
+MODULE_PARM_DESC(gc_full_interval, "Most seconds between a container losing a reference and a full collection (default 5)");
 
 static struct {
 	struct mutex mutex;		/* one collection at a time */
@@ -70,7 +77,9 @@ static struct {
 	unsigned long old_pending;	/* moved to old since the last full */
 	atomic_t link_ops;
 	bool running;
-	struct work_struct work;
+	struct work_struct work;	/* automatic, young or full */
+	unsigned long full_pending;	/* bit 0: full_work is queued */
+	struct delayed_work full_work;	/* the time bound on old garbage */
 } rp_gc;
 
 /**
@@ -106,32 +115,87 @@ void rp_gc_untrack(struct rp_object *obj)
 	spin_unlock(&rp_gc.list_lock);
 }
 
+/**
+ * struct rp_gc_step - what one walk over a list of containers does
+ * @route: under the list lock, once the container has moved to the walk's
+ *         destination: move it elsewhere, change its state; return whether
+ *         to visit it. NULL: visit every container.
+ * @visit: with no lock held and the container in use; or NULL
+ */
+struct rp_gc_step {
+	bool (*route)(struct rp_container *c, void *arg);
+	void (*visit)(struct rp_container *c, void *arg);
+};
+
 /*
- * Move the containers of @from to @to one at a time, calling @fn on each
- * with no lock held. A container still on a list is not dead yet, so a
- * call reference keeps its memory while @fn runs; one that dies meanwhile
- * leaves the list by itself (rp_gc_untrack()).
+ * Take the containers of @from one at a time to @to, as @step says. A
+ * container still on a list is not dead yet, so a call reference keeps its
+ * memory while it is visited; one that dies meanwhile leaves the list by
+ * itself (rp_gc_untrack()). The list may grow while it is walked: the walk
+ * ends when it is empty.
  */
 static void rp_gc_walk(struct list_head *from, struct list_head *to,
-		       void (*fn)(struct rp_container *c, void *arg), void *arg)
+		       const struct rp_gc_step *step, void *arg)
 {
 	struct rp_container *c;
+	bool visit;
 
 	for (;;) {
 		spin_lock(&rp_gc.list_lock);
 		c = list_first_entry_or_null(from, struct rp_container, gc_node);
 		if (c) {
 			list_move_tail(&c->gc_node, to);
-			rp_object_use(c->obj);
+			visit = step->route ? step->route(c, arg) : true;
+			visit = visit && step->visit;
+			if (visit)
+				rp_object_use(c->obj);
 		}
 		spin_unlock(&rp_gc.list_lock);
 		if (!c)
 			break;
-		fn(c, arg);
-		rp_object_unuse(c->obj);
+		if (visit) {
+			step->visit(c, arg);
+			rp_object_unuse(c->obj);
+		}
 		cond_resched();
 	}
 }
+
+/* What to do with each scanned child of a container. */
+typedef void (*rp_gc_child_fn)(struct rp_container *child, void *arg);
+
+/* A child that is a container of this collection, or NULL. */
+static struct rp_container *rp_gc_scanned(struct rp_object *child)
+{
+	if (!child || !child->links ||
+	    !test_bit(RP_GC_SCANNED, &child->links->gc_flags))
+		return NULL;
+	return child->links;
+}
+
+/*
+ * Call @fn on each scanned child of @c, under @c's lock and the list lock:
+ * its slots hold still, and so do the lists.
+ */
+static void rp_gc_children(struct rp_container *c, rp_gc_child_fn fn,
+			   void *arg)
+{
+	struct rp_container *child;
+	u32 i;
+
+	spin_lock(&c->obj->lock);
+	for (i = 0; i < c->obj->nslots; i++) {
+		child = rp_gc_scanned(c->slots[i]);
+		if (!child)
+			continue;
+		spin_lock(&rp_gc.list_lock);
+		fn(child, arg);
+		spin_unlock(&rp_gc.list_lock);
+	}
+	spin_unlock(&c->obj->lock);
+}
+
+/* --- the scan --------------------------------------------------------------- */
 
 static void rp_gc_begin(struct rp_container *c, void *arg)
 {
@@ -149,231 +213,168 @@ static void rp_gc_count_refs(struct rp_container *c, void *arg)
 	c->gc_refs = refcount_read(&c->obj->refs);
 }
 
-/* A child that is a container of this collection, or NULL. */
-static struct rp_container *rp_gc_scanned(struct rp_object *child)
+static void rp_gc_unref(struct rp_container *child, void *arg)
 {
-	if (!child || !child->links ||
-	    !test_bit(RP_GC_SCANNED, &child->links->gc_flags))
-		return NULL;
-	return child->links;
+	child->gc_refs--;
 }
 
 static void rp_gc_subtract_links(struct rp_container *c, void *arg)
 {
-	struct rp_container *child;
-	u32 i;
-
-	spin_lock(&c->obj->lock);
-	for (i = 0; i < c->obj->nslots; i++) {
-		child = rp_gc_scanned(c->slots[i]);
-		if (child)
-			child->gc_refs--;
-	}
-	spin_unlock(&c->obj->lock);
+	rp_gc_children(c, rp_gc_unref, NULL);
 }
 
 /*
- * CPython's move_unreachable(): one pass over @scan. A container with
- * outside references is reachable, and so is every scanned child it links
- * to: a child already set aside as a candidate goes back to be scanned. A
- * container with none is set aside in @unreachable, for now.
+ * CPython's move_unreachable(), one walk: a container with outside
+ * references is reachable, and so is every scanned child it links to (a
+ * child already set aside as a candidate goes back to be walked). One with
+ * none is set aside, for now.
  */
-static void rp_gc_move_unreachable(struct list_head *scan,
-				   struct list_head *reached,
-				   struct list_head *unreachable)
+struct rp_gc_reach {
+	struct list_head *scan;
+	struct list_head *unreachable;
+};
+
+static bool rp_gc_route_reach(struct rp_container *c, void *arg)
 {
-	struct rp_container *c, *child;
-	u32 i;
+	struct rp_gc_reach *r = arg;
 
-	for (;;) {
-		spin_lock(&rp_gc.list_lock);
-		c = list_first_entry_or_null(scan, struct rp_container, gc_node);
-		if (c) {
-			if (c->gc_refs > 0) {
-				list_move_tail(&c->gc_node, reached);
-				rp_object_use(c->obj);
-			} else {
-				list_move_tail(&c->gc_node, unreachable);
-				set_bit(RP_GC_UNREACHABLE, &c->gc_flags);
-				c = NULL;
-			}
-		} else if (list_empty(scan)) {
-			spin_unlock(&rp_gc.list_lock);
-			break;
-		}
-		spin_unlock(&rp_gc.list_lock);
-		if (!c)
-			continue;
-
-		spin_lock(&c->obj->lock);
-		for (i = 0; i < c->obj->nslots; i++) {
-			child = rp_gc_scanned(c->slots[i]);
-			if (!child)
-				continue;
-			spin_lock(&rp_gc.list_lock);
-			if (test_and_clear_bit(RP_GC_UNREACHABLE,
-					       &child->gc_flags))
-				list_move_tail(&child->gc_node, scan);
-			if (child->gc_refs <= 0)
-				child->gc_refs = 1;
-			spin_unlock(&rp_gc.list_lock);
-		}
-		spin_unlock(&c->obj->lock);
-		rp_object_unuse(c->obj);
-		cond_resched();
-	}
+	if (c->gc_refs > 0)
+		return true;
+	list_move_tail(&c->gc_node, r->unreachable);
+	set_bit(RP_GC_UNREACHABLE, &c->gc_flags);
+	return false;
 }
+
+static void rp_gc_reach_child(struct rp_container *child, void *arg)
+{
+	struct rp_gc_reach *r = arg;
+
+	if (test_and_clear_bit(RP_GC_UNREACHABLE, &child->gc_flags))
+		list_move_tail(&child->gc_node, r->scan);
+	if (child->gc_refs <= 0)
+		child->gc_refs = 1;
+}
+
+static void rp_gc_visit_reach(struct rp_container *c, void *arg)
+{
+	rp_gc_children(c, rp_gc_reach_child, arg);
+}
+
+/* --- settling the candidates -------------------------------------------------- */
 
 static void rp_gc_doom(struct rp_container *c, void *arg)
 {
 	set_bit(RP_GC_DOOMED, &c->gc_flags);
 }
 
-/*
- * Keep the candidates on @queue, and every candidate they link to now,
- * moving them to @kept. Return how many were kept.
- */
-static unsigned long rp_gc_keep(struct list_head *queue, struct list_head *kept)
+/* A candidate touched since the scan began goes to be kept. */
+static bool rp_gc_route_touched(struct rp_container *c, void *arg)
 {
-	struct rp_container *c, *child;
-	unsigned long n = 0;
-	u32 i;
-
-	for (;;) {
-		spin_lock(&rp_gc.list_lock);
-		c = list_first_entry_or_null(queue, struct rp_container, gc_node);
-		if (c) {
-			list_move_tail(&c->gc_node, kept);
-			rp_object_use(c->obj);
-		}
-		spin_unlock(&rp_gc.list_lock);
-		if (!c)
-			break;
-		n++;
-		clear_bit(RP_GC_DOOMED, &c->gc_flags);
-		spin_lock(&c->obj->lock);
-		for (i = 0; i < c->obj->nslots; i++) {
-			child = rp_gc_scanned(c->slots[i]);
-			if (!child)
-				continue;
-			spin_lock(&rp_gc.list_lock);
-			if (test_and_clear_bit(RP_GC_UNREACHABLE,
-					       &child->gc_flags))
-				list_move_tail(&child->gc_node, queue);
-			spin_unlock(&rp_gc.list_lock);
-		}
-		spin_unlock(&c->obj->lock);
-		rp_object_unuse(c->obj);
-		cond_resched();
-	}
-	return n;
-}
-
-struct rp_gc_touched {
-	struct list_head *queue;
-};
-
-/* A candidate touched during the collection goes to be kept. */
-static void rp_gc_find_touched(struct rp_container *c, void *arg)
-{
-	struct rp_gc_touched *t = arg;
+	struct list_head *keep = arg;
 
 	/* Pairs with the barrier after the flag in rp_gc_touch(). */
 	smp_mb();
-	if (!test_bit(RP_GC_TOUCHED, &c->gc_flags))
-		return;
-	spin_lock(&rp_gc.list_lock);
-	if (test_and_clear_bit(RP_GC_UNREACHABLE, &c->gc_flags))
-		list_move_tail(&c->gc_node, t->queue);
-	spin_unlock(&rp_gc.list_lock);
+	if (test_bit(RP_GC_TOUCHED, &c->gc_flags) &&
+	    test_and_clear_bit(RP_GC_UNREACHABLE, &c->gc_flags))
+		list_move_tail(&c->gc_node, keep);
+	return false;
+}
+
+/* A kept candidate lives: so does every candidate it links to now. */
+static bool rp_gc_route_keep(struct rp_container *c, void *arg)
+{
+	clear_bit(RP_GC_DOOMED, &c->gc_flags);
+	/* Callers waiting for the judgement of this one may go on. */
+	wake_up_var(&rp_gc.running);
+	return true;
+}
+
+static void rp_gc_keep_child(struct rp_container *child, void *arg)
+{
+	struct list_head *keep = arg;
+
+	if (test_and_clear_bit(RP_GC_UNREACHABLE, &child->gc_flags))
+		list_move_tail(&child->gc_node, keep);
+}
+
+static void rp_gc_visit_keep(struct rp_container *c, void *arg)
+{
+	rp_gc_children(c, rp_gc_keep_child, arg);
 }
 
 /*
- * Settle the candidates: keep the touched ones and what they link to, and
- * look again until a whole pass finds nothing new. What is left is garbage.
+ * Settle the candidates (see the top of the file): doom them all, look
+ * once for touches, keep what was touched and what it links to. What is
+ * left on @unreachable is garbage.
  */
 static void rp_gc_settle(struct list_head *unreachable, struct list_head *kept)
 {
+	static const struct rp_gc_step doom = { .visit = rp_gc_doom };
+	static const struct rp_gc_step touched = {
+		.route = rp_gc_route_touched,
+	};
+	static const struct rp_gc_step keep = {
+		.route = rp_gc_route_keep,
+		.visit = rp_gc_visit_keep,
+	};
 	LIST_HEAD(queue);
 	LIST_HEAD(next);
-	struct rp_gc_touched t = { .queue = &queue };
 
-	rp_gc_walk(unreachable, &next, rp_gc_doom, NULL);
-	spin_lock(&rp_gc.list_lock);
-	list_splice_init(&next, unreachable);
-	spin_unlock(&rp_gc.list_lock);
+	rp_gc_walk(unreachable, &next, &doom, NULL);
 	/* The dooms are visible before the touches are read. */
 	smp_mb();
-	do {
-		rp_gc_walk(unreachable, &next, rp_gc_find_touched, &t);
-		spin_lock(&rp_gc.list_lock);
-		list_splice_init(&next, unreachable);
-		spin_unlock(&rp_gc.list_lock);
-	} while (rp_gc_keep(&queue, kept));
+	rp_hook(RP_HOOK_GC_SETTLE);
+	rp_gc_walk(&next, unreachable, &touched, &queue);
+	rp_gc_walk(&queue, kept, &keep, &queue);
 }
 
-/*
- * Survivors join the old generation, one at a time. A container on a list
- * is not released yet (it leaves the list first), so its state can be
- * changed under the list lock.
- */
+/* --- after the judgement ------------------------------------------------------ */
+
+/* Survivors join the old generation. */
+static bool rp_gc_route_old(struct rp_container *c, void *arg)
+{
+	clear_bit(RP_GC_SCANNED, &c->gc_flags);
+	clear_bit(RP_GC_DOOMED, &c->gc_flags);
+	clear_bit(RP_GC_UNREACHABLE, &c->gc_flags);
+	if (!c->old) {
+		c->old = true;
+		rp_gc.nold++;
+		rp_gc.old_pending++;
+	}
+	return false;
+}
+
 static void rp_gc_promote(struct list_head *survivors)
 {
-	struct rp_container *c;
+	static const struct rp_gc_step step = { .route = rp_gc_route_old };
 
-	for (;;) {
-		spin_lock(&rp_gc.list_lock);
-		c = list_first_entry_or_null(survivors, struct rp_container,
-					     gc_node);
-		if (c) {
-			clear_bit(RP_GC_SCANNED, &c->gc_flags);
-			clear_bit(RP_GC_DOOMED, &c->gc_flags);
-			clear_bit(RP_GC_UNREACHABLE, &c->gc_flags);
-			list_move_tail(&c->gc_node, &rp_gc.old);
-			if (!c->old) {
-				c->old = true;
-				rp_gc.nold++;
-				rp_gc.old_pending++;
-			}
-		}
-		spin_unlock(&rp_gc.list_lock);
-		if (!c)
-			break;
-		cond_resched();
-	}
+	rp_gc_walk(survivors, &rp_gc.old, &step, NULL);
 }
 
 /* Empty a garbage container's slots; the cycle dies of it. */
-static unsigned long rp_gc_free(struct list_head *garbage)
+static void rp_gc_visit_free(struct rp_container *c, void *arg)
 {
-	LIST_HEAD(freeing);
-	unsigned long deaths = 0;
+	unsigned long *deaths = arg;
 	struct rp_object *child;
-	struct rp_container *c;
 	u32 i;
 
-	for (;;) {
-		spin_lock(&rp_gc.list_lock);
-		c = list_first_entry_or_null(garbage, struct rp_container,
-					     gc_node);
-		if (c) {
-			list_move_tail(&c->gc_node, &freeing);
-			rp_object_use(c->obj);
-		}
-		spin_unlock(&rp_gc.list_lock);
-		if (!c)
-			break;
-		for (i = 0; i < c->obj->nslots; i++) {
-			spin_lock(&c->obj->lock);
-			child = c->slots[i];
-			c->slots[i] = NULL;
-			spin_unlock(&c->obj->lock);
-			if (child)
-				deaths += rp_object_put_count(child);
-		}
-		rp_object_unuse(c->obj);
-		cond_resched();
+	for (i = 0; i < c->obj->nslots; i++) {
+		spin_lock(&c->obj->lock);
+		child = c->slots[i];
+		c->slots[i] = NULL;
+		spin_unlock(&c->obj->lock);
+		if (child)
+			*deaths += rp_object_put_count(child);
 	}
+}
+
+static unsigned long rp_gc_free(struct list_head *garbage)
+{
+	static const struct rp_gc_step step = { .visit = rp_gc_visit_free };
+	unsigned long deaths = 0;
+	LIST_HEAD(freeing);
+
+	rp_gc_walk(garbage, &freeing, &step, &deaths);
 	/*
 	 * Garbage that still lives is held by the slot of an object that
 	 * died during the collection, whose links are being dropped right
@@ -386,11 +387,21 @@ static unsigned long rp_gc_free(struct list_head *garbage)
 /* One collection of the young generation, or of the whole heap. */
 static unsigned long rp_gc_collect(bool full)
 {
+	static const struct rp_gc_step begin = { .visit = rp_gc_begin };
+	static const struct rp_gc_step count = { .visit = rp_gc_count_refs };
+	static const struct rp_gc_step subtract = {
+		.visit = rp_gc_subtract_links,
+	};
+	static const struct rp_gc_step reach = {
+		.route = rp_gc_route_reach,
+		.visit = rp_gc_visit_reach,
+	};
 	LIST_HEAD(scan);
 	LIST_HEAD(counted);
 	LIST_HEAD(reached);
 	LIST_HEAD(unreachable);
 	LIST_HEAD(kept);
+	struct rp_gc_reach r = { .scan = &counted, .unreachable = &unreachable };
 	ktime_t start = ktime_get();
 	unsigned long deaths, scanned = 0;
 	u64 ns;
@@ -398,6 +409,8 @@ static unsigned long rp_gc_collect(bool full)
 	lockdep_assert_held(&rp_gc.mutex);
 	WRITE_ONCE(rp_gc.running, true);
 	atomic_set(&rp_gc.link_ops, 0);
+	if (full)
+		clear_bit(0, &rp_gc.full_pending);
 
 	spin_lock(&rp_gc.list_lock);
 	list_splice_init(&rp_gc.young, &scan);
@@ -407,12 +420,12 @@ static unsigned long rp_gc_collect(bool full)
 	}
 	spin_unlock(&rp_gc.list_lock);
 
-	rp_gc_walk(&scan, &counted, rp_gc_begin, &scanned);
+	rp_gc_walk(&scan, &counted, &begin, &scanned);
 	/* Every change made before the bits were cleared is complete now. */
 	synchronize_rcu();
-	rp_gc_walk(&counted, &scan, rp_gc_count_refs, NULL);
-	rp_gc_walk(&scan, &counted, rp_gc_subtract_links, NULL);
-	rp_gc_move_unreachable(&counted, &reached, &unreachable);
+	rp_gc_walk(&counted, &scan, &count, NULL);
+	rp_gc_walk(&scan, &counted, &subtract, NULL);
+	rp_gc_walk(&counted, &reached, &reach, &r);
 	rp_gc_settle(&unreachable, &kept);
 
 	rp_gc_promote(&reached);
@@ -457,6 +470,21 @@ static void rp_gc_work(struct work_struct *work)
 	mutex_unlock(&rp_gc.mutex);
 }
 
+/*
+ * The time bound: a full collection, a while after garbage may have formed
+ * - unless automatic collection was turned off meanwhile.
+ */
+static void rp_gc_full_work(struct work_struct *work)
+{
+	if (!READ_ONCE(gc_threshold)) {
+		clear_bit(0, &rp_gc.full_pending);
+		return;
+	}
+	mutex_lock(&rp_gc.mutex);
+	rp_gc_collect(true);
+	mutex_unlock(&rp_gc.mutex);
+}
+
 /**
  * rp_gc_link_op - count a link operation towards the next collection
  */
@@ -472,22 +500,46 @@ void rp_gc_link_op(void)
 }
 
 /**
- * rp_gc_wait_idle - wait until no collection is under way
+ * rp_gc_maybe_garbage - a container lost a reference and lives on
+ *
+ * It may be garbage now, in a cycle: make sure a full collection comes
+ * within gc_full_interval seconds. Cheap when one is due already.
  */
-void rp_gc_wait_idle(void)
+void rp_gc_maybe_garbage(void)
 {
-	wait_var_event(&rp_gc.running, !READ_ONCE(rp_gc.running));
+	if (!READ_ONCE(gc_threshold) || test_bit(0, &rp_gc.full_pending) ||
+	    test_and_set_bit(0, &rp_gc.full_pending))
+		return;
+	queue_delayed_work(system_unbound_wq, &rp_gc.full_work,
+			   READ_ONCE(gc_full_interval) * HZ);
 }
 
 /**
- * rp_gc_wait_doomed - wait until a collection has judged an object
- * @obj: a container in use by the caller, found doomed
+ * rp_gc_wait_idle - wait until no collection is under way
+ *
+ * For counters that must drop before a call returns; a killed caller does
+ * not wait, as its process will not read them.
  */
-void rp_gc_wait_doomed(struct rp_object *obj)
+void rp_gc_wait_idle(void)
 {
-	wait_var_event(&rp_gc.running,
-		       !READ_ONCE(rp_gc.running) ||
-		       !test_bit(RP_GC_DOOMED, &obj->links->gc_flags));
+	/* The result does not matter: see above. */
+	if (wait_var_event_killable(&rp_gc.running, !READ_ONCE(rp_gc.running)))
+		return;
+}
+
+/**
+ * rp_gc_wait_doomed - wait until a collection has judged a container
+ * @links: the container of an object in use by the caller, found doomed
+ *
+ * Return: 0, or -EINTR when killed.
+ */
+int rp_gc_wait_doomed(struct rp_container *links)
+{
+	if (wait_var_event_killable(&rp_gc.running,
+				    !READ_ONCE(rp_gc.running) ||
+				    !test_bit(RP_GC_DOOMED, &links->gc_flags)))
+		return -EINTR;
+	return 0;
 }
 
 int rp_gc_init(void)
@@ -497,6 +549,7 @@ int rp_gc_init(void)
 	INIT_LIST_HEAD(&rp_gc.young);
 	INIT_LIST_HEAD(&rp_gc.old);
 	INIT_WORK(&rp_gc.work, rp_gc_work);
+	INIT_DELAYED_WORK(&rp_gc.full_work, rp_gc_full_work);
 	return 0;
 }
 
@@ -504,6 +557,7 @@ int rp_gc_init(void)
 void rp_gc_exit(void)
 {
 	cancel_work_sync(&rp_gc.work);
+	cancel_delayed_work_sync(&rp_gc.full_work);
 	mutex_lock(&rp_gc.mutex);
 	rp_gc_collect(true);
 	mutex_unlock(&rp_gc.mutex);

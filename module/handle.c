@@ -2,97 +2,180 @@
 /*
  * refpool: the handle table of a session.
  *
- * Handles are indices of an allocating xarray, from 1 (0 is never valid),
- * each entry owning one strong reference to an object. A call that makes a
- * handle and then fails to tell the caller its number (a fault copying it
- * out) takes it back, so a refused call leaves no handle behind.
+ * A handle is a number, each owning one strong reference to an object.
+ * Numbers are handed out cyclically over 1 .. 2^31 - 1, skipping those in
+ * use, so a number that was put comes back only after the session has
+ * allocated 2^31 others: a stale handle (a racing thread's, a forked
+ * child's, a receiver's of the session fd) is -EBADF, never another object.
+ *
+ * Cyclic numbers spread a long-lived session's live handles over the whole
+ * range, which an xarray (the usual table, as drm_gem.c's idr) would pay
+ * for with up to a 576-byte node per handle, and an attacker can arrange
+ * that. A hash table costs the same per handle however the numbers are
+ * spread, so each handle can be charged exactly: its entry, and a bound on
+ * its share of the bucket array (rhashtable keeps between 30 % and 75 % of
+ * its buckets used, 8 bytes each).
+ *
+ * Lookups take no lock: an entry is found under RCU, its object's reference
+ * taken, and the entry checked again; removal takes the entry out of the
+ * table first (rhashtable_remove_fast() succeeds once), then clears its
+ * object, and frees it after a grace period.
  *
  * Copyright (C) 2026 The refpool authors
  */
+#include <linux/rhashtable.h>
 #include <linux/sched.h>
-#include <linux/xarray.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
 
 #include "refpool.h"
 
-void rp_handles_init(struct rp_session *s)
+/* Handle numbers are 31 bits: never 0, never negative as an int. */
+#define RP_HANDLE_MASK	0x7fffffffU
+
+/* A bucket array keeps at least 30 % of its 8-byte buckets in use. */
+#define RP_HANDLE_BUCKET_SHARE	32
+
+/**
+ * struct rp_handle - one handle of a session
+ * @node: in the session's table, keyed by @handle
+ * @handle: the number
+ * @obj: the object it owns a reference to; NULL once it left the table
+ * @rcu: frees it after lookups under RCU are done with it
+ */
+struct rp_handle {
+	struct rhash_head node;
+	u32 handle;
+	struct rp_object *obj;
+	struct rcu_head rcu;
+};
+
+static const struct rhashtable_params rp_handle_params = {
+	/* A session starts with 4 buckets, not the default 64. */
+	.nelem_hint = 2,
+	.key_len = sizeof(u32),
+	.key_offset = offsetof(struct rp_handle, handle),
+	.head_offset = offsetof(struct rp_handle, node),
+	.automatic_shrinking = true,
+};
+
+static struct kmem_cache *rp_handle_cache;
+static u64 rp_handle_cost;
+
+int rp_handles_init(void)
 {
-	xa_init_flags(&s->handles, XA_FLAGS_ALLOC1 | XA_FLAGS_ACCOUNT);
+	rp_handle_cache = KMEM_CACHE(rp_handle, SLAB_ACCOUNT);
+	if (!rp_handle_cache)
+		return -ENOMEM;
+	rp_handle_cost = kmem_cache_size(rp_handle_cache) +
+			 RP_HANDLE_BUCKET_SHARE;
+	return 0;
+}
+
+void rp_handles_exit(void)
+{
+	/* Entries freed after a grace period (rp_handle_free_rcu()) first. */
+	rcu_barrier();
+	kmem_cache_destroy(rp_handle_cache);
+}
+
+/*
+ * Not kfree_rcu(): its batches are not waited for by rcu_barrier(), and
+ * the cache must be empty when the module goes.
+ */
+static void rp_handle_free_rcu(struct rcu_head *rcu)
+{
+	kmem_cache_free(rp_handle_cache, container_of(rcu, struct rp_handle, rcu));
+}
+
+int rp_session_handles_init(struct rp_session *s)
+{
+	atomic_set(&s->next_handle, 0);
 	atomic64_set(&s->nhandles, 0);
+	return rhashtable_init(&s->handles, &rp_handle_params);
 }
 
 /* The session is gone: no call can race with this. */
-void rp_handles_release(struct rp_session *s)
+static void rp_handle_release(void *ptr, void *arg)
 {
-	struct rp_object *obj;
-	unsigned long index;
+	struct rp_handle *e = ptr;
+	struct rp_session *s = arg;
 
-	xa_for_each(&s->handles, index, obj) {
-		xa_erase(&s->handles, index);
-		rp_object_put(obj);
-		cond_resched();
-	}
-	xa_destroy(&s->handles);
-	atomic64_set(&s->nhandles, 0);
+	rp_object_put(e->obj);
+	rp_user_uncharge(s->user, rp_handle_cost);
+	kmem_cache_free(rp_handle_cache, e);
+	cond_resched();
 }
 
-/**
- * rp_handle_use - look up a handle for the length of a call
- * @s: the session
- * @handle: the handle
- *
- * Runs under RCU only. The object may die while the call uses it (a racing
- * put of its last handle): the call then acts on it as if it had come just
- * before that put. Release with rp_object_unuse().
- *
- * Return: the object, or NULL for a bad handle.
- */
-struct rp_object *rp_handle_use(struct rp_session *s, u32 handle)
+void rp_session_handles_release(struct rp_session *s)
 {
-	struct rp_object *obj;
-
-	rcu_read_lock();
-again:
-	obj = xa_load(&s->handles, handle);
-	if (obj && !refcount_inc_not_zero(&obj->active))
-		goto again;
-	/* The memory may hold another object by now: see struct rp_object. */
-	if (obj && unlikely(xa_load(&s->handles, handle) != obj)) {
-		rcu_read_unlock();
-		rp_object_unuse(obj);
-		rcu_read_lock();
-		goto again;
-	}
-	rcu_read_unlock();
-	return obj;
+	rhashtable_free_and_destroy(&s->handles, rp_handle_release, s);
+	atomic64_set(&s->nhandles, 0);
 }
 
 /**
  * rp_handle_get - look up a handle and take a reference to its object
  * @s: the session
  * @handle: the handle
+ * @strong: take a strong reference (rp_object_put()) rather than a call's
+ *          (rp_object_unuse())
  *
- * Runs under RCU only: the entry's reference may be dropped by a racing
- * put, in which case the object is already dying and the handle is gone.
+ * A call that only acts on the object takes a call's reference; one that
+ * makes a new reference from it (dup, export, link, pin) takes a strong
+ * one, so that the object stays reachable, for the collector, while the
+ * new reference is made. If the handle is put meanwhile, the call acts as
+ * if it had come just before.
  *
- * Return: the object with a new reference, or NULL for a bad handle.
+ * Return: the object, or NULL for a handle this session does not hold.
  */
-struct rp_object *rp_handle_get(struct rp_session *s, u32 handle)
+struct rp_object *rp_handle_get(struct rp_session *s, u32 handle, bool strong)
+{
+	struct rp_object *obj;
+	struct rp_handle *e;
+	bool held;
+
+	rcu_read_lock();
+	e = rhashtable_lookup(&s->handles, &handle, rp_handle_params);
+	obj = e ? READ_ONCE(e->obj) : NULL;
+	if (!obj) {
+		rcu_read_unlock();
+		return NULL;
+	}
+	/* The entry owns a reference: while it holds @obj, @obj is alive. */
+	held = strong ? rp_object_get_unless_dead(obj) : rp_object_use(obj);
+	/* The reference before the check; pairs with rp_handle_take(). */
+	smp_mb__after_atomic();
+	if (held && READ_ONCE(e->obj) == obj) {
+		rcu_read_unlock();
+		return obj;
+	}
+	rcu_read_unlock();
+	/* The handle was put meanwhile: it is gone. */
+	if (held && strong)
+		rp_object_put(obj);
+	else if (held)
+		rp_object_unuse(obj);
+	return NULL;
+}
+
+/*
+ * Take @e out of the table, once: a racing remover gets NULL. Return the
+ * reference the entry owned.
+ */
+static struct rp_object *rp_handle_take(struct rp_session *s,
+					struct rp_handle *e)
 {
 	struct rp_object *obj;
 
-	rcu_read_lock();
-again:
-	obj = xa_load(&s->handles, handle);
-	if (obj && !rp_object_get_unless_dead(obj))
-		goto again;
-	/* The memory may hold another object by now: see struct rp_object. */
-	if (obj && unlikely(xa_load(&s->handles, handle) != obj)) {
-		rcu_read_unlock();
-		rp_object_put(obj);
-		rcu_read_lock();
-		goto again;
-	}
-	rcu_read_unlock();
+	if (rhashtable_remove_fast(&s->handles, &e->node, rp_handle_params))
+		return NULL;
+	obj = e->obj;
+	WRITE_ONCE(e->obj, NULL);
+	/* Gone before the reference goes: pairs with rp_handle_get()'s. */
+	smp_mb();
+	atomic64_dec(&s->nhandles);
+	rp_user_uncharge(s->user, rp_handle_cost);
+	call_rcu(&e->rcu, rp_handle_free_rcu);
 	return obj;
 }
 
@@ -105,17 +188,14 @@ again:
  */
 struct rp_object *rp_handle_remove(struct rp_session *s, u32 handle)
 {
-	struct rp_object *obj;
+	struct rp_object *obj = NULL;
+	struct rp_handle *e;
 
-	/*
-	 * Never erase index 0: in an XA_FLAGS_ALLOC1 array that marks 0 free,
-	 * and the next xa_alloc() could then hand out handle 0.
-	 */
-	if (!handle)
-		return NULL;
-	obj = xa_erase(&s->handles, handle);
-	if (obj)
-		atomic64_dec(&s->nhandles);
+	rcu_read_lock();
+	e = rhashtable_lookup(&s->handles, &handle, rp_handle_params);
+	if (e)
+		obj = rp_handle_take(s, e);
+	rcu_read_unlock();
 	return obj;
 }
 
@@ -125,19 +205,45 @@ struct rp_object *rp_handle_remove(struct rp_session *s, u32 handle)
  * @obj: the object; the caller's reference passes to the handle
  * @handle: out: the handle
  *
- * Return: 0, -ENOMEM, or -ENOSPC when the 32-bit space is full; on error
- * the reference is still the caller's.
+ * Return: 0, -EDQUOT or -ENOMEM; on error the reference is still the
+ * caller's.
  */
 int rp_handle_add(struct rp_session *s, struct rp_object *obj, u32 *handle)
 {
-	/* never 0, even if index 0 were ever marked free (see above) */
-	int ret = xa_alloc(&s->handles, handle, obj, XA_LIMIT(1, U32_MAX),
-			   GFP_KERNEL);
+	struct rp_handle *e;
+	int ret;
 
+	ret = rp_user_charge(s->user, rp_handle_cost);
 	if (ret)
-		return ret == -EBUSY ? -ENOSPC : ret;
+		return ret;
+	e = kmem_cache_alloc(rp_handle_cache, GFP_KERNEL_ACCOUNT);
+	if (!e) {
+		ret = -ENOMEM;
+		goto err_uncharge;
+	}
+	e->obj = obj;
+	do {
+		/* A number still in use after a wrap is skipped. */
+		do {
+			e->handle = atomic_inc_return(&s->next_handle) &
+				    RP_HANDLE_MASK;
+		} while (!e->handle);
+		ret = rhashtable_lookup_insert_fast(&s->handles, &e->node,
+						    rp_handle_params);
+	} while (ret == -EEXIST);
+	if (ret) {
+		ret = -ENOMEM;
+		goto err_free;
+	}
 	atomic64_inc(&s->nhandles);
+	*handle = e->handle;
 	return 0;
+
+err_free:
+	kmem_cache_free(rp_handle_cache, e);
+err_uncharge:
+	rp_user_uncharge(s->user, rp_handle_cost);
+	return ret;
 }
 
 /**
@@ -152,8 +258,50 @@ int rp_handle_add(struct rp_session *s, struct rp_object *obj, u32 *handle)
  */
 void rp_handle_cancel(struct rp_session *s, u32 handle, struct rp_object *obj)
 {
-	if (xa_cmpxchg(&s->handles, handle, obj, NULL, 0) != obj)
-		return;
-	atomic64_dec(&s->nhandles);
-	rp_object_put(obj);
+	struct rp_object *taken = NULL;
+	struct rp_handle *e;
+
+	rcu_read_lock();
+	e = rhashtable_lookup(&s->handles, &handle, rp_handle_params);
+	/* Numbers are not reused: an entry for it is the one we made. */
+	if (e && READ_ONCE(e->obj) == obj)
+		taken = rp_handle_take(s, e);
+	rcu_read_unlock();
+	if (taken)
+		rp_object_put(taken);
+}
+
+/**
+ * rp_handles_show - print a session's handles, for debugfs
+ * @m: the file
+ * @s: the session, which the caller holds
+ */
+void rp_handles_show(struct seq_file *m, struct rp_session *s)
+{
+	struct rhashtable_iter iter;
+	struct rp_object *obj;
+	struct rp_handle *e;
+	u64 id;
+
+	rhashtable_walk_enter(&s->handles, &iter);
+	rhashtable_walk_start(&iter);
+	while ((e = rhashtable_walk_next(&iter))) {
+		if (IS_ERR(e))
+			continue;	/* -EAGAIN: the table was resized */
+		obj = READ_ONCE(e->obj);
+		if (!obj)
+			continue;
+		/*
+		 * The object's memory is type-stable under RCU; its id is
+		 * its own if the entry still holds it after the read.
+		 */
+		id = READ_ONCE(obj->id);
+		/* The id before the check of the entry. */
+		smp_rmb();
+		if (READ_ONCE(e->obj) != obj)
+			continue;
+		seq_printf(m, "%d %s %u %llu\n", s->pid, s->comm, e->handle, id);
+	}
+	rhashtable_walk_stop(&iter);
+	rhashtable_walk_exit(&iter);
 }

@@ -6,10 +6,16 @@
  * bytes, creating it if there is none, as Python shares the object of 4 in
  * `a = 4; b = 4`. Interned objects are sealed, so sharing them is safe.
  *
- * The table maps a keyed hash (siphash, its key drawn at load, so no user
- * can aim many values at one bucket) to the objects with that hash; values
- * are compared byte for byte before one is shared. An object leaves the
- * table when it dies.
+ * Interning is per user: the processes of one user share interned values,
+ * and another user interning the same bytes gets an object of its own. A
+ * table shared by all users would tell anyone whether a value exists
+ * anywhere (the "it existed" answer), which is an oracle for another
+ * user's secrets ("PIN=4721" found in a few thousand tries).
+ *
+ * The table maps a keyed hash of the user and the bytes (siphash, its key
+ * drawn at load, so no user can aim many values at one bucket) to the
+ * objects with that hash; the user and the bytes are compared before one
+ * is shared. An object leaves the table when it dies.
  *
  * A hit - the common case, the point of interning - takes no lock: the
  * table is read under RCU, the object found is first pinned with a strong
@@ -46,14 +52,16 @@
 /**
  * struct rp_intern_entry - one interned object in the table
  * @node: in the table, keyed by @hash
- * @hash: the keyed hash of the object's bytes
+ * @hash: the keyed hash of the object's user and bytes
  * @obj: the object
+ * @user: its user, which the object holds
  * @rcu: frees it once lock-free lookups are done with it
  */
 struct rp_intern_entry {
 	struct rhlist_head node;
 	u64 hash;
 	struct rp_object *obj;
+	struct rp_user *user;
 	struct rcu_head rcu;
 };
 
@@ -70,6 +78,8 @@ static const struct rhashtable_params rp_intern_params = {
 
 int rp_intern_init(void)
 {
+	/* object.c charges an interned object for its entry. */
+	BUILD_BUG_ON(sizeof(struct rp_intern_entry) > 64);
 	get_random_bytes(&rp_intern_key, sizeof(rp_intern_key));
 	return rhltable_init(&rp_interned, &rp_intern_params);
 }
@@ -79,14 +89,21 @@ void rp_intern_exit(void)
 	rhltable_destroy(&rp_interned);
 }
 
-/*
- * The hash of a value: its length, then each run of bytes up to a page
- * boundary of the value, chained. Runs are cut the same way wherever the
- * bytes live, so a value in pages and the same value in a buffer hash alike.
- */
-static u64 rp_intern_hash(const void *buf, u64 len)
+/* Where a user's hashes start: its uid, then the value's length. */
+static u64 rp_intern_seed(struct rp_user *user, u64 len)
 {
-	u64 off, n, hash = len;
+	return siphash_2u64(__kuid_val(user->uid), len, &rp_intern_key);
+}
+
+/*
+ * The hash of a user's value: the seed, then each run of bytes up to a
+ * page boundary of the value, chained. Runs are cut the same way wherever
+ * the bytes live, so a value in pages and the same value in a buffer hash
+ * alike.
+ */
+static u64 rp_intern_hash(struct rp_user *user, const void *buf, u64 len)
+{
+	u64 off, n, hash = rp_intern_seed(user, len);
 
 	for (off = 0; off < len; off += n) {
 		n = min_t(u64, PAGE_SIZE - offset_in_page(off), len - off);
@@ -99,7 +116,7 @@ static u64 rp_intern_hash(const void *buf, u64 len)
 /* The same hash, of an object's payload wherever it lives. */
 static u64 rp_intern_hash_object(struct rp_object *obj)
 {
-	u64 off, n, hash = obj->size;
+	u64 off, n, hash = rp_intern_seed(obj->user, obj->size);
 
 	for (off = 0; off < obj->size; off += n) {
 		const void *chunk = rp_payload_chunk(obj, off, &n);
@@ -141,8 +158,8 @@ static bool rp_intern_equal(struct rp_object *obj, const void *buf, u64 len)
  * have no slots, and a reference taken and dropped on a reused object with
  * slots can only make a collection under way keep it, never free it.
  */
-static struct rp_object *rp_intern_find_fast(u64 hash, const void *buf,
-					     u64 len)
+static struct rp_object *rp_intern_find_fast(struct rp_user *user, u64 hash,
+					     const void *buf, u64 len)
 {
 	struct rp_intern_entry *entry;
 	struct rhlist_head *list;
@@ -153,7 +170,7 @@ static struct rp_object *rp_intern_find_fast(u64 hash, const void *buf,
 	list = rhltable_lookup(&rp_interned, &hash, rp_intern_params);
 	if (list) {
 		entry = container_of(list, struct rp_intern_entry, node);
-		obj = READ_ONCE(entry->obj);
+		obj = entry->user == user ? READ_ONCE(entry->obj) : NULL;
 		if (obj && !refcount_inc_not_zero(&obj->refs)) {
 			obj = NULL;
 		} else if (obj) {
@@ -173,7 +190,8 @@ static struct rp_object *rp_intern_find_fast(u64 hash, const void *buf,
 }
 
 /* The live interned object with these bytes, with a new reference. */
-static struct rp_object *rp_intern_find(u64 hash, const void *buf, u64 len)
+static struct rp_object *rp_intern_find(struct rp_user *user, u64 hash,
+					const void *buf, u64 len)
 {
 	struct rp_intern_entry *entry;
 	struct rhlist_head *list, *pos;
@@ -185,7 +203,8 @@ static struct rp_object *rp_intern_find(u64 hash, const void *buf, u64 len)
 	list = rhltable_lookup(&rp_interned, &hash, rp_intern_params);
 	rhl_for_each_entry_rcu(entry, pos, list, node) {
 		/* A dying object waits for our lock to leave the table. */
-		if (rp_intern_equal(entry->obj, buf, len) &&
+		if (entry->user == user &&
+		    rp_intern_equal(entry->obj, buf, len) &&
 		    rp_object_get_unless_dead(entry->obj)) {
 			obj = entry->obj;
 			break;
@@ -213,12 +232,12 @@ static struct rp_object *rp_intern_insert(struct rp_user *user, u64 hash,
 		goto err_put;
 	entry->hash = hash;
 	entry->obj = obj;
+	entry->user = user;
 	ret = rhltable_insert(&rp_interned, &entry->node, rp_intern_params);
 	if (ret)
 		goto err_free;
-	/* Under the object's lock: flags share a word with the seal. */
 	spin_lock(&obj->lock);
-	obj->flags |= RP_OBJ_IN_TABLE;
+	obj->state |= RP_STATE_IN_TABLE;
 	spin_unlock(&obj->lock);
 	atomic64_inc(&rp_pool.interned);
 	return obj;
@@ -232,8 +251,8 @@ err_put:
 }
 
 /**
- * rp_intern - the one interned object with these bytes
- * @user: who pays if it has to be created
+ * rp_intern - the one interned object of a user with these bytes
+ * @user: whose table, and who pays if it has to be created
  * @data: user pointer to the bytes
  * @len: how many
  * @existed: out: true if it was there already
@@ -259,13 +278,13 @@ struct rp_object *rp_intern(struct rp_user *user, const void __user *data,
 	obj = ERR_PTR(-EFAULT);
 	if (copy_from_user(buf, data, len))
 		goto out;
-	hash = rp_intern_hash(buf, len);
+	hash = rp_intern_hash(user, buf, len);
 
-	obj = rp_intern_find_fast(hash, buf, len);
+	obj = rp_intern_find_fast(user, hash, buf, len);
 	*existed = obj;
 	if (!obj) {
 		mutex_lock(&rp_intern_lock);
-		obj = rp_intern_find(hash, buf, len);
+		obj = rp_intern_find(user, hash, buf, len);
 		*existed = obj;
 		if (!obj)
 			obj = rp_intern_insert(user, hash, buf, len);
@@ -299,7 +318,7 @@ void rp_intern_drop(struct rp_object *obj)
 	struct rhlist_head *list, *pos;
 	u64 hash;
 
-	if (!(READ_ONCE(obj->flags) & RP_OBJ_IN_TABLE))
+	if (!(READ_ONCE(obj->state) & RP_STATE_IN_TABLE))
 		return;
 	/*
 	 * The object keeps no pointer to its entry (that would cost every

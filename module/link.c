@@ -37,7 +37,7 @@ int rp_link_set(struct rp_object *parent, u32 slot, struct rp_object *child)
 	spin_lock(&parent->lock);
 	if (parent->flags & REFPOOL_OBJ_SEALED)
 		ret = -EPERM;
-	else if (parent->flags & RP_OBJ_DEAD)
+	else if (parent->state & RP_STATE_DEAD)
 		ret = -EBADF;
 	if (!ret) {
 		rcu_read_lock();
@@ -59,23 +59,54 @@ out:
 
 /**
  * rp_link_get - the child in a slot, with a new strong reference
- * @parent: the parent, in use by the caller
+ * @parent: the parent, with a strong reference the caller holds (so that
+ *          it stays reachable, and the child through it, while this runs)
  * @slot: the slot
  *
+ * A child the collector has judged garbage while the parent was not (the
+ * parent was reached through a token meanwhile) is being kept again at
+ * this moment: wait for that, rather than take a reference the
+ * collection would not see (see gc.c).
+ *
  * Return: the child, or an ERR_PTR: -ERANGE slot past the last, -ENOENT
- * empty slot.
+ * empty slot, -EINTR killed while waiting.
  */
 struct rp_object *rp_link_get(struct rp_object *parent, u32 slot)
 {
+	struct rp_container *doomed;
 	struct rp_object *child;
+	int ret;
 
 	if (slot >= parent->nslots)
 		return ERR_PTR(-ERANGE);
-	spin_lock(&parent->lock);
-	child = parent->links->slots[slot];
-	/* The slot holds a reference: the child is alive. */
-	if (child)
-		rp_object_get(child);
-	spin_unlock(&parent->lock);
-	return child ? child : ERR_PTR(-ENOENT);
+	rp_hook(RP_HOOK_GET_LINK);
+	for (;;) {
+		spin_lock(&parent->lock);
+		child = parent->links->slots[slot];
+		doomed = NULL;
+		if (child) {
+			/*
+			 * Touch, then look: the collector dooms, then looks
+			 * for touches, so one of us sees the other.
+			 */
+			rcu_read_lock();
+			rp_gc_touch(child);
+			if (child->links &&
+			    test_bit(RP_GC_DOOMED, &child->links->gc_flags)) {
+				doomed = child->links;
+				/* The slot's reference keeps it alive. */
+				rp_object_use(child);
+			} else {
+				refcount_inc(&child->refs);
+			}
+			rcu_read_unlock();
+		}
+		spin_unlock(&parent->lock);
+		if (!doomed)
+			return child ? child : ERR_PTR(-ENOENT);
+		ret = rp_gc_wait_doomed(doomed);
+		rp_object_unuse(child);
+		if (ret)
+			return ERR_PTR(ret);
+	}
 }

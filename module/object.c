@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * refpool: objects, their payload, and what they cost the pool and the user.
+ * refpool: objects - lifetime, cost, writes, seals and mapping state.
  *
  * Copyright (C) 2026 The refpool authors
  */
 #include <linux/mm.h>
+#include <linux/overflow.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/spinlock.h>
@@ -25,12 +26,17 @@ DEFINE_XARRAY(rp_objects);
 /* Writes up to this size bounce through the stack, larger ones the heap. */
 #define RP_WRITE_STACK_BOUNCE	256
 
+/* What the intern table spends on an interned object (intern.c's entry). */
+#define RP_INTERN_ENTRY_COST	64
+
 int rp_objects_init(void)
 {
 	/* The memory goal; lock debugging makes spinlock_t larger. */
 	BUILD_BUG_ON(!IS_ENABLED(CONFIG_DEBUG_SPINLOCK) &&
 		     !IS_ENABLED(CONFIG_DEBUG_LOCK_ALLOC) &&
 		     RP_OBJECT_SLAB_SIZE > 104);
+	/* A slab payload's buffer pointer lives in the inline bytes. */
+	BUILD_BUG_ON(sizeof(void *) > RP_INLINE_MAX);
 	/*
 	 * SLAB_ACCOUNT: every object is charged to its creator's memcg.
 	 * Only the inline payload is ever copied to or from user memory:
@@ -51,13 +57,44 @@ void rp_objects_exit(void)
 	kmem_cache_destroy(rp_object_cache);
 }
 
-/*
- * Reserve room for one object of @size bytes under the pool's limits, then
- * under the user's, in the order the contract gives its errors. One lock
- * checks and moves the counters together, so a refused call never shows in
- * them, not even for a moment.
+/* kvzalloc()'s size for @n bytes: a slab size, or whole pages. */
+static u64 rp_kv_cost(u64 n)
+{
+	return n <= KMALLOC_MAX_CACHE_SIZE ? kmalloc_size_roundup(n) :
+					     PAGE_ALIGN(n);
+}
+
+/**
+ * rp_object_cost - the kernel bytes an object costs its owner
+ * @size: payload bytes
+ * @nslots: reference slots
+ * @flags: REFPOOL_OBJ_INTERNED adds the intern table's entry
+ *
+ * The slab object, the payload as it is allocated (not as asked for) and
+ * the slot container. Pages a mapping adds are its mapper's
+ * (rp_payload_pages_cost()).
+ *
+ * Return: bytes.
  */
-static int rp_charge(struct rp_user *user, u64 size)
+u64 rp_object_cost(u64 size, u32 nslots, u32 flags)
+{
+	u64 cost = kmem_cache_size(rp_object_cache) + rp_payload_cost(size);
+
+	if (nslots)
+		cost += rp_kv_cost(struct_size((struct rp_container *)NULL,
+					       slots, nslots));
+	if (flags & REFPOOL_OBJ_INTERNED)
+		cost += RP_INTERN_ENTRY_COST;
+	return cost;
+}
+
+/*
+ * Reserve room for one object under the pool's limits, then under its
+ * user's, in the order the contract gives its errors (-ENOSPC before
+ * -EDQUOT). The pool's counters move under one lock with the checks, the
+ * user's bytes with a cmpxchg, so a refused call never shows in them.
+ */
+static int rp_charge(struct rp_user *user, u64 size, u64 cost)
 {
 	int ret = 0;
 
@@ -65,24 +102,27 @@ static int rp_charge(struct rp_user *user, u64 size)
 	if (atomic64_read(&rp_pool.objects) + 1 > rp_limit_objects() ||
 	    atomic64_read(&rp_pool.bytes) + size > rp_limit_bytes())
 		ret = -ENOSPC;
-	else if (atomic64_read(&user->bytes) + size > rp_limit_user_bytes())
+	else if (atomic64_read(&user->objects) + 1 > rp_limit_user_objects())
 		ret = -EDQUOT;
+	else
+		ret = rp_user_charge(user, cost);
 	if (!ret) {
 		atomic64_inc(&rp_pool.objects);
 		atomic64_add(size, &rp_pool.bytes);
-		atomic64_add(size, &user->bytes);
+		atomic64_inc(&user->objects);
 	}
 	spin_unlock(&rp_pool.charge_lock);
 	return ret;
 }
 
-static void rp_uncharge(struct rp_user *user, u64 size)
+static void rp_uncharge(struct rp_user *user, u64 size, u64 cost)
 {
 	spin_lock(&rp_pool.charge_lock);
-	atomic64_sub(size, &user->bytes);
+	atomic64_dec(&user->objects);
 	atomic64_sub(size, &rp_pool.bytes);
 	atomic64_dec(&rp_pool.objects);
 	spin_unlock(&rp_pool.charge_lock);
+	rp_user_uncharge(user, cost);
 }
 
 /* No reference and no call is left: return the memory. */
@@ -90,6 +130,11 @@ static void rp_object_release(struct rp_object *obj)
 {
 	struct rp_container *links = obj->links;
 
+	if (obj->pages_user) {
+		rp_user_uncharge(obj->pages_user,
+				 rp_payload_pages_cost(obj->size));
+		rp_user_put(obj->pages_user);
+	}
 	rp_payload_free(obj);
 	if (links) {
 		/* Lookups under RCU may still touch it: see struct rp_object. */
@@ -121,6 +166,23 @@ void rp_object_unuse(struct rp_object *obj)
 		rp_object_release(obj);
 }
 
+/**
+ * rp_object_is - whether a referenced object is the one with this id
+ * @obj: an object found under RCU, on which a reference was just taken
+ * @id: the id it was found by
+ *
+ * Pairs with the release that publishes a new object's count in
+ * rp_object_create(): a reference taken on a reused slab object sees the
+ * new object's id.
+ *
+ * Return: true if it is that object.
+ */
+bool rp_object_is(struct rp_object *obj, u64 id)
+{
+	smp_acquire__after_ctrl_dep();
+	return READ_ONCE(obj->id) == id;
+}
+
 /*
  * The last reference is gone: leave the pool's counters and tables now.
  * Return true if the object has links left to drop, in which case the
@@ -130,7 +192,7 @@ static bool rp_object_die(struct rp_object *obj)
 {
 	trace_refpool_free(obj);
 	spin_lock(&obj->lock);
-	obj->flags |= RP_OBJ_DEAD;
+	obj->state |= RP_STATE_DEAD;
 	spin_unlock(&obj->lock);
 	xa_erase(&rp_objects, obj->id);
 	rp_tokens_drop(obj);
@@ -138,7 +200,8 @@ static bool rp_object_die(struct rp_object *obj)
 		rp_intern_drop(obj);
 	if (obj->links)
 		rp_gc_untrack(obj);
-	rp_uncharge(obj->user, obj->size);
+	rp_uncharge(obj->user, obj->size,
+		    rp_object_cost(obj->size, obj->nslots, obj->flags));
 	if (obj->links)
 		return true;
 	rp_object_unuse(obj);
@@ -189,6 +252,8 @@ static unsigned long rp_object_drop_links(struct list_head *dying,
 				deaths++;
 				if (rp_object_die(child))
 					list_add(&child->links->gc_node, dying);
+			} else if (child->links && !by_collector) {
+				rp_gc_maybe_garbage();
 			}
 		}
 		rp_object_unuse(c->obj);
@@ -208,8 +273,12 @@ static unsigned long __rp_object_put(struct rp_object *obj, bool by_collector)
 	rp_gc_touch(obj);
 	dead = refcount_dec_and_test(&obj->refs);
 	rcu_read_unlock();
-	if (!dead)
+	if (!dead) {
+		/* A container that lost a reference may be garbage now. */
+		if (obj->links && !by_collector)
+			rp_gc_maybe_garbage();
 		return 0;
+	}
 	if (!rp_object_die(obj))
 		return 1;
 	list_add(&obj->links->gc_node, &dying);
@@ -270,32 +339,65 @@ bool rp_object_get_unless_dead(struct rp_object *obj)
 	return ok;
 }
 
+/* What a new object's fields are, before anything can see it. */
+static int rp_object_init(struct rp_object *obj, struct rp_user *user,
+			  u64 size, u32 nslots, u32 flags)
+{
+	struct rp_container *links;
+
+	obj->size = size;
+	obj->nslots = nslots;
+	obj->tokens = NULL;
+	obj->pages = NULL;
+	obj->pages_user = NULL;
+	spin_lock_init(&obj->lock);
+	obj->writers = 0;
+	obj->wmaps = 0;
+	obj->state = 0;
+	obj->flags = flags;
+	obj->user = user;
+	/* A stale lookup may read it: never let it see a freed container. */
+	WRITE_ONCE(obj->links, NULL);
+	if (!nslots)
+		return 0;
+	links = kvzalloc(struct_size(links, slots, nslots),
+			 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!links)
+		return -ENOMEM;
+	INIT_LIST_HEAD(&links->gc_node);
+	links->obj = obj;
+	WRITE_ONCE(obj->links, links);
+	return 0;
+}
+
 /**
  * rp_object_create - make an object with one reference
- * @user: who pays for it
+ * @user: who owns it and pays for it
  * @size: payload bytes
  * @nslots: reference slots
- * @flags: REFPOOL_CREATE_* flags, and REFPOOL_OBJ_INTERNED from intern.c
+ * @flags: REFPOOL_OBJ_* state flags to start with (SEALED, and INTERNED
+ *         from intern.c); the caller has checked them
  * @uinit: user pointer to @size bytes of contents, or NULL
  * @kinit: kernel pointer to @size bytes of contents, or NULL; if neither
  *         is given, the payload is zeroes
  *
- * Return: the object, or an ERR_PTR: -EINVAL, -EFBIG, -ENOSPC, -EDQUOT,
- * -ENOMEM, -EFAULT. On error nothing has changed.
+ * Nothing can reach the object before its count is published, last: every
+ * failure before that frees it directly.
+ *
+ * Return: the object, or an ERR_PTR: -EFBIG, -ENOSPC, -EDQUOT, -ENOMEM,
+ * -EFAULT. On error nothing has changed.
  */
 struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
 				   u32 flags, const void __user *uinit,
 				   const void *kinit)
 {
+	u64 cost = rp_object_cost(size, nslots, flags);
 	struct rp_object *obj;
 	int ret;
 
-	if (flags & ~(REFPOOL_CREATE_VALID_FLAGS | REFPOOL_OBJ_INTERNED))
-		return ERR_PTR(-EINVAL);
 	if (size > rp_limit_object_size() || nslots > rp_limit_slots())
 		return ERR_PTR(-EFBIG);
-
-	ret = rp_charge(user, size);
+	ret = rp_charge(user, size, cost);
 	if (ret)
 		return ERR_PTR(ret);
 
@@ -303,46 +405,29 @@ struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
 	obj = kmem_cache_alloc(rp_object_cache, GFP_KERNEL);
 	if (!obj)
 		goto err_uncharge;
-	obj->size = size;
-	obj->nslots = nslots;
-	/* A stale lookup may read it: never let it see a freed container. */
-	WRITE_ONCE(obj->links, NULL);
-	obj->tokens = NULL;
-	if (nslots) {
-		struct rp_container *links;
-
-		links = kvzalloc(struct_size(links, slots, nslots),
-				 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-		if (!links)
-			goto err_free_obj;
-		INIT_LIST_HEAD(&links->gc_node);
-		links->obj = obj;
-		WRITE_ONCE(obj->links, links);
-	}
+	ret = rp_object_init(obj, user, size, nslots, flags);
+	if (ret)
+		goto err_free_obj;
 	ret = rp_payload_alloc(obj, uinit, kinit);
 	if (ret)
 		goto err_free_payload;
-
-	refcount_set(&obj->refs, 1);
-	refcount_set(&obj->active, 1);
-	spin_lock_init(&obj->lock);
-	obj->writers = 0;
-	obj->wmaps = 0;
-	obj->promoting = false;
-	obj->flags = flags & (REFPOOL_OBJ_SEALED | REFPOOL_OBJ_INTERNED);
-	refcount_inc(&user->refs);
-	obj->user = user;
 	obj->id = atomic64_inc_return(&rp_pool.next_id);
+	refcount_set(&obj->active, 1);
 	ret = xa_err(xa_store(&rp_objects, obj->id, obj, GFP_KERNEL_ACCOUNT));
 	if (ret)
-		goto err_user;
+		goto err_free_payload;
+	rp_user_hold(user);
 	if (obj->links)
 		rp_gc_track(obj);
+	/*
+	 * Publish: a stale token lookup that gets a reference from now on
+	 * sees every field above (rp_object_is()).
+	 */
+	smp_wmb();
+	refcount_set(&obj->refs, 1);
 	trace_refpool_create(obj);
 	return obj;
 
-err_user:
-	rp_user_put(user);
 err_free_payload:
 	rp_payload_free(obj);
 	if (obj->links) {
@@ -352,7 +437,7 @@ err_free_payload:
 err_free_obj:
 	kmem_cache_free(rp_object_cache, obj);
 err_uncharge:
-	rp_uncharge(user, size);
+	rp_uncharge(user, size, cost);
 	return ERR_PTR(ret);
 }
 
@@ -364,7 +449,7 @@ err_uncharge:
  */
 u32 rp_object_flags(struct rp_object *obj)
 {
-	return READ_ONCE(obj->flags) & ~RP_OBJ_INTERNAL;
+	return READ_ONCE(obj->flags);
 }
 
 static bool rp_object_sealed(struct rp_object *obj)
@@ -403,9 +488,10 @@ ssize_t rp_object_read(struct rp_object *obj, u64 off, void __user *buf,
 static int rp_object_begin_write(struct rp_object *obj)
 {
 	spin_lock(&obj->lock);
-	while (obj->promoting) {
+	while (obj->state & RP_STATE_PROMOTING) {
 		spin_unlock(&obj->lock);
-		wait_var_event(&obj->writers, !READ_ONCE(obj->promoting));
+		wait_var_event(&obj->writers,
+			       !(READ_ONCE(obj->state) & RP_STATE_PROMOTING));
 		spin_lock(&obj->lock);
 	}
 	if (obj->flags & REFPOOL_OBJ_SEALED) {
@@ -476,16 +562,28 @@ out:
  * rp_object_seal - make an object immutable
  * @obj: the object
  *
- * Returns once every write that passed the seal check has finished, so
- * that no write lands after a seal the caller has seen complete.
+ * Once this returns 0 the bytes never change again by any path. So, as
+ * memfd's F_SEAL_WRITE does, it is refused while anything could still
+ * write: a writable mapping or dma-buf user (@wmaps), or a page with
+ * references beyond its mappings and the object's own - pages pinned for
+ * I/O (O_DIRECT, vmsplice, io_uring, RDMA), which may be written through
+ * at any time without a mapping. A pin cannot be told from one that only
+ * reads, so any pin refuses. New pins need a writable mapping, which the
+ * seal, set under the same lock, keeps from being made. It returns once
+ * every write() that passed the seal check has finished.
  *
- * Return: 0 (also when already sealed), or -EBUSY while a writable
- * mapping exists (memfd's rule for F_SEAL_WRITE).
+ * Return: 0 (also when already sealed), or -EBUSY.
  */
 int rp_object_seal(struct rp_object *obj)
 {
+	rp_hook(RP_HOOK_SEAL);
 	spin_lock(&obj->lock);
-	if (obj->wmaps) {
+	if (obj->flags & REFPOOL_OBJ_SEALED) {
+		spin_unlock(&obj->lock);
+		return 0;
+	}
+	if (obj->wmaps ||
+	    ((obj->state & RP_STATE_MAPPED) && rp_payload_pinned(obj))) {
 		spin_unlock(&obj->lock);
 		return -EBUSY;
 	}
@@ -495,57 +593,107 @@ int rp_object_seal(struct rp_object *obj)
 	return 0;
 }
 
-/* Move the payload into pages, holding writers off while it moves. */
-static int rp_object_promote(struct rp_object *obj)
+/**
+ * rp_object_promote - move the payload into pages, for a mapping
+ * @obj: the object
+ * @user: the mapper, who pays for the pages: they exist for its mapping
+ *
+ * Writers are held off while the payload moves. Nothing to do (and
+ * nothing charged) when the object has pages already.
+ *
+ * Return: 0, -EDQUOT or -ENOMEM.
+ */
+int rp_object_promote(struct rp_object *obj, struct rp_user *user)
 {
+	u64 cost = rp_payload_pages_cost(obj->size);
 	int ret;
 
 	/* Pairs with the release in rp_payload_promote(). */
 	if (smp_load_acquire(&obj->pages))
 		return 0;
+	ret = rp_user_charge(user, cost);
+	if (ret)
+		return ret;
 	spin_lock(&obj->lock);
-	while (obj->promoting || obj->writers) {
+	while ((obj->state & RP_STATE_PROMOTING) || obj->writers) {
 		spin_unlock(&obj->lock);
-		wait_var_event(&obj->writers, !READ_ONCE(obj->promoting) &&
+		wait_var_event(&obj->writers,
+			       !(READ_ONCE(obj->state) & RP_STATE_PROMOTING) &&
 			       !READ_ONCE(obj->writers));
 		spin_lock(&obj->lock);
 	}
-	obj->promoting = true;
+	if (obj->pages) {
+		/* Another mapper was first. */
+		spin_unlock(&obj->lock);
+		rp_user_uncharge(user, cost);
+		return 0;
+	}
+	obj->state |= RP_STATE_PROMOTING;
 	spin_unlock(&obj->lock);
 
 	ret = rp_payload_promote(obj);
 
 	spin_lock(&obj->lock);
-	obj->promoting = false;
+	obj->state &= ~RP_STATE_PROMOTING;
+	if (!ret) {
+		rp_user_hold(user);
+		obj->pages_user = user;
+	}
 	wake_up_var(&obj->writers);
 	spin_unlock(&obj->lock);
+	if (ret)
+		rp_user_uncharge(user, cost);
 	return ret;
 }
 
 /**
  * rp_object_map - get an object ready for a new mapping
  * @obj: the object
+ * @user: the mapper, who pays for the pages if the mapping makes them
  * @writable: the mapping may write
  *
- * Return: 0; -EPERM for a writable mapping of a sealed object; -ENOMEM.
+ * Return: 0; -EPERM for a writable mapping of a sealed object; -EDQUOT;
+ * -ENOMEM.
  */
-int rp_object_map(struct rp_object *obj, bool writable)
+int rp_object_map(struct rp_object *obj, struct rp_user *user, bool writable)
 {
 	int ret;
 
-	if (writable) {
-		spin_lock(&obj->lock);
-		if (obj->flags & REFPOOL_OBJ_SEALED) {
-			spin_unlock(&obj->lock);
-			return -EPERM;
-		}
-		obj->wmaps++;
+	spin_lock(&obj->lock);
+	if (writable && (obj->flags & REFPOOL_OBJ_SEALED)) {
 		spin_unlock(&obj->lock);
+		return -EPERM;
 	}
-	ret = rp_object_promote(obj);
-	if (ret && writable)
-		rp_object_unmap(obj, true);
-	return ret;
+	if (writable)
+		obj->wmaps++;
+	spin_unlock(&obj->lock);
+	ret = rp_object_promote(obj, user);
+	if (ret) {
+		rp_object_unmap(obj, writable);
+		return ret;
+	}
+	spin_lock(&obj->lock);
+	obj->state |= RP_STATE_MAPPED;
+	spin_unlock(&obj->lock);
+	return 0;
+}
+
+/**
+ * rp_object_map_more - one more user of a mapping made by rp_object_map()
+ * @obj: the object
+ * @writable: it may write
+ *
+ * A VMA copied by fork() or split in two: the object is mapped already,
+ * and a writable one was counted when first made, so sealing has been
+ * refused since.
+ */
+void rp_object_map_more(struct rp_object *obj, bool writable)
+{
+	if (!writable)
+		return;
+	spin_lock(&obj->lock);
+	obj->wmaps++;
+	spin_unlock(&obj->lock);
 }
 
 /**
@@ -558,6 +706,7 @@ void rp_object_unmap(struct rp_object *obj, bool writable)
 	if (!writable)
 		return;
 	spin_lock(&obj->lock);
+	WARN_ON_ONCE(!obj->wmaps);
 	obj->wmaps--;
 	spin_unlock(&obj->lock);
 }

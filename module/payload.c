@@ -6,7 +6,8 @@
  * every object can still be mapped:
  *
  *  - inline: up to RP_INLINE_MAX bytes, in the object's own slab object;
- *  - slab: smaller than a page, one kmalloc() buffer;
+ *  - slab: smaller than a page, one kmalloc() buffer, whose pointer is kept
+ *    where inline bytes would be;
  *  - pages: an array of pages, for a page or more, and for any object once
  *    it has been mapped.
  *
@@ -28,6 +29,64 @@
 static unsigned long rp_npages(u64 size)
 {
 	return DIV_ROUND_UP(size, PAGE_SIZE);
+}
+
+static bool rp_payload_inline(const struct rp_object *obj)
+{
+	return obj->size <= RP_INLINE_MAX;
+}
+
+/* The inline bytes, or the slab buffer; NULL for a payload born in pages. */
+static void *rp_payload_buf(const struct rp_object *obj)
+{
+	void *buf;
+
+	if (rp_payload_inline(obj))
+		return (void *)obj->inline_data;
+	if (obj->size >= PAGE_SIZE)
+		return NULL;
+	memcpy(&buf, obj->inline_data, sizeof(buf));
+	return buf;
+}
+
+static void rp_payload_set_buf(struct rp_object *obj, void *buf)
+{
+	memcpy(obj->inline_data, &buf, sizeof(buf));
+}
+
+/* The page array for @size bytes: kvcalloc()'s size. */
+static u64 rp_page_array_cost(u64 size)
+{
+	u64 n = rp_npages(size) * sizeof(struct page *);
+
+	return n <= KMALLOC_MAX_CACHE_SIZE ? kmalloc_size_roundup(n) :
+					     PAGE_ALIGN(n);
+}
+
+/**
+ * rp_payload_pages_cost - what holding a payload in pages costs
+ * @size: payload bytes
+ *
+ * Return: the pages and their array, in bytes.
+ */
+u64 rp_payload_pages_cost(u64 size)
+{
+	return (u64)rp_npages(size) * PAGE_SIZE + rp_page_array_cost(size);
+}
+
+/**
+ * rp_payload_cost - what a new payload costs, as allocated
+ * @size: payload bytes
+ *
+ * Return: bytes: none inline, the kmalloc() bucket, or the pages.
+ */
+u64 rp_payload_cost(u64 size)
+{
+	if (size <= RP_INLINE_MAX)
+		return 0;
+	if (size < PAGE_SIZE)
+		return kmalloc_size_roundup(size);
+	return rp_payload_pages_cost(size);
 }
 
 static void rp_pages_free(struct page **pages, unsigned long npages)
@@ -122,14 +181,16 @@ static unsigned long rp_copy_from_user(void *page_addr, void *buf,
 int rp_payload_alloc(struct rp_object *obj, const void __user *init,
 		     const void *kinit)
 {
-	obj->data = NULL;
+	void *buf = NULL;
+
 	obj->pages = NULL;
-	if (obj->size <= RP_INLINE_MAX) {
-		obj->data = obj->inline_data;
-		memset(obj->data, 0, RP_INLINE_MAX);
+	if (rp_payload_inline(obj)) {
+		buf = obj->inline_data;
+		memset(buf, 0, RP_INLINE_MAX);
 	} else if (obj->size < PAGE_SIZE) {
-		obj->data = kzalloc(obj->size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-		if (!obj->data)
+		buf = kzalloc(obj->size, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		rp_payload_set_buf(obj, buf);
+		if (!buf)
 			return -ENOMEM;
 	} else {
 		obj->pages = rp_pages_alloc(obj->size);
@@ -141,7 +202,7 @@ int rp_payload_alloc(struct rp_object *obj, const void __user *init,
 			rp_pages_copy(obj->pages, 0, (void *)kinit, obj->size,
 				      true, rp_copy_kernel);
 		else
-			memcpy(obj->data, kinit, obj->size);
+			memcpy(buf, kinit, obj->size);
 		return 0;
 	}
 	if (!init)
@@ -150,7 +211,7 @@ int rp_payload_alloc(struct rp_object *obj, const void __user *init,
 		if (rp_pages_copy(obj->pages, 0, (void __force *)init,
 				  obj->size, true, rp_copy_from_user) != obj->size)
 			return -EFAULT;
-	} else if (copy_from_user(obj->data, init, obj->size)) {
+	} else if (copy_from_user(buf, init, obj->size)) {
 		return -EFAULT;
 	}
 	return 0;
@@ -175,7 +236,7 @@ const void *rp_payload_chunk(struct rp_object *obj, u64 off, u64 *len)
 
 	if (!pages) {
 		*len = obj->size - off;
-		return obj->data + off;
+		return rp_payload_buf(obj) + off;
 	}
 	*len = min_t(u64, PAGE_SIZE - offset_in_page(off), obj->size - off);
 	return page_address(pages[off >> PAGE_SHIFT]) + offset_in_page(off);
@@ -187,8 +248,8 @@ const void *rp_payload_chunk(struct rp_object *obj, u64 off, u64 *len)
  */
 void rp_payload_free(struct rp_object *obj)
 {
-	if (obj->data && obj->data != obj->inline_data)
-		kfree(obj->data);
+	if (!rp_payload_inline(obj))
+		kfree(rp_payload_buf(obj));
 	if (obj->pages)
 		rp_pages_free(obj->pages, rp_npages(obj->size));
 }
@@ -210,7 +271,7 @@ int rp_payload_read(struct rp_object *obj, u64 off, void __user *buf, u64 len)
 	if (pages)
 		return rp_pages_copy(pages, off, (void __force *)buf, len, false,
 				     rp_copy_to_user) == len ? 0 : -EFAULT;
-	return copy_to_user(buf, obj->data + off, len) ? -EFAULT : 0;
+	return copy_to_user(buf, rp_payload_buf(obj) + off, len) ? -EFAULT : 0;
 }
 
 /**
@@ -229,7 +290,7 @@ void rp_payload_write(struct rp_object *obj, u64 off, const void *src, u64 len)
 		rp_pages_copy(pages, off, (void *)src, len, true,
 			      rp_copy_kernel);
 	else
-		memcpy(obj->data + off, src, len);
+		memcpy(rp_payload_buf(obj) + off, src, len);
 }
 
 /**
@@ -247,7 +308,8 @@ int rp_payload_promote(struct rp_object *obj)
 	pages = rp_pages_alloc(obj->size);
 	if (!pages)
 		return -ENOMEM;
-	rp_pages_copy(pages, 0, obj->data, obj->size, true, rp_copy_kernel);
+	rp_pages_copy(pages, 0, rp_payload_buf(obj), obj->size, true,
+		      rp_copy_kernel);
 	/* Readers that see the pages see their contents: pairs with acquires. */
 	smp_store_release(&obj->pages, pages);
 	return 0;
@@ -268,4 +330,29 @@ struct page *rp_payload_page(struct rp_object *obj, unsigned long pgoff)
 	if (!pages || pgoff >= rp_npages(obj->size))
 		return NULL;
 	return pages[pgoff];
+}
+
+/**
+ * rp_payload_pinned - whether a page of the payload is held beyond its
+ * mappings (pinned for I/O: O_DIRECT, vmsplice, io_uring, RDMA...)
+ * @obj: the object, with its lock held
+ *
+ * A page of ours holds one reference for the object and one per page
+ * table entry mapping it (with its mapcount); any other is someone's pin,
+ * as memfd_wait_for_pins() counts them.
+ *
+ * Return: true if one is.
+ */
+bool rp_payload_pinned(struct rp_object *obj)
+{
+	struct page **pages = obj->pages;
+	unsigned long i, n = rp_npages(obj->size);
+
+	lockdep_assert_held(&obj->lock);
+	if (!pages)
+		return false;
+	for (i = 0; i < n; i++)
+		if (page_count(pages[i]) - page_mapcount(pages[i]) != 1)
+			return true;
+	return false;
 }

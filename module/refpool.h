@@ -2,12 +2,34 @@
 /*
  * refpool: internal definitions shared by the module's files.
  *
+ * Lock ordering (outermost first; a lock may be taken with those above it
+ * on its branch held, never the other way round):
+ *
+ *   rp_gc.mutex                   (gc.c) one collection at a time
+ *     obj->lock                   a container's slots, while the collector
+ *                                 walks them
+ *       rp_gc.list_lock           (gc.c) the collector's lists
+ *   rp_sessions_lock              (main.c) the list of sessions; taken alone
+ *   rp_intern_lock                (intern.c) inserts and removals; taken
+ *                                 with nothing else held but a call's
+ *                                 reference, never inside obj->lock
+ *   rp_pins_lock                  (token.c) the pins; inside it nothing
+ *   obj->lock                     seal, writers, writable mappings,
+ *                                 promotion, tokens, slots (spinlock)
+ *     rp_pool.charge_lock         (stats.c) the pool's counters (spinlock)
+ *
+ * Every other structure is lock-free for readers (RCU): the handle tables,
+ * the token and intern tables, the user table. A spinlock is never held
+ * across anything that sleeps; the collector drops obj->lock between
+ * containers, so no lock is held for longer than one object.
+ *
  * Copyright (C) 2026 The refpool authors
  */
 #ifndef _REFPOOL_H
 #define _REFPOOL_H
 
 #include <linux/atomic.h>
+#include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/rhashtable-types.h>
@@ -19,102 +41,123 @@
 #include <linux/uidgid.h>
 #include <linux/xarray.h>
 
+#include "hooks.h"
+
 /* No payload is ever larger than this, whatever max_object_size says. */
 #define RP_OBJECT_SIZE_CAP	((u64)SZ_1G)
 
-/* Limits: module parameters, writable by root, read at every use. */
+/* limits.c: module parameters, writable by root, read at every use. */
 u64 rp_limit_objects(void);
 u64 rp_limit_bytes(void);
 u64 rp_limit_object_size(void);
 u32 rp_limit_slots(void);
 u64 rp_limit_user_bytes(void);
+u64 rp_limit_user_objects(void);
 void rp_limits_init(void);
 
 /**
- * struct rp_user - what one uid holds in the pool
- * @node: in the users hash table, keyed by @uid
+ * struct rp_user - what one user (an effective kuid) holds in the pool
+ * @node: in the users' hash table, keyed by @uid
  * @uid: the user
- * @refs: one for each session and object of this user
- * @bytes: payload bytes of live objects charged to this user
+ * @refs: one for each session, object, token, pin and watch of this user
+ * @bytes: every kernel byte charged to this user (see rp_user_charge())
+ * @objects: live objects charged to this user
+ * @pins: pins this user holds
  * @rcu: frees the entry after lookups under RCU are done with it
+ *
+ * A user pays for what it causes: the payload and slab object of what it
+ * creates, the pages of what it maps, its sessions and their handle
+ * entries, its tokens, pins, watches and queued events. Limits are checked
+ * and counters moved with cmpxchg loops, so a refused charge never shows.
  */
 struct rp_user {
 	struct rhash_head node;
 	kuid_t uid;
 	refcount_t refs;
 	atomic64_t bytes;
+	atomic64_t objects;
+	atomic64_t pins;
 	struct rcu_head rcu;
 };
 
 int rp_users_init(void);
 void rp_users_exit(void);
 struct rp_user *rp_user_get(kuid_t uid);
+void rp_user_hold(struct rp_user *user);
 void rp_user_put(struct rp_user *user);
+int rp_user_charge(struct rp_user *user, u64 bytes);
+void rp_user_uncharge(struct rp_user *user, u64 bytes);
+
+/* Internal object state, in rp_object.state: never in the uapi's flags. */
+#define RP_STATE_DEAD		BIT(0)	/* @refs reached zero */
+#define RP_STATE_IN_TABLE	BIT(1)	/* in its user's intern table */
+#define RP_STATE_PROMOTING	BIT(2)	/* the payload is moving into pages */
+#define RP_STATE_MAPPED		BIT(3)	/* its pages were mapped at least once */
 
 /**
  * struct rp_object - one object of the pool
  * @refs: strong references: handles, exported files (and so mappings),
- *        pins and (later) links; the object dies when they are gone
+ *        pins, links, dma-bufs; the object dies when they are gone
  * @active: one for being alive, plus one for each call using the object
  *          right now; its memory goes when they are gone
- * @lock: guards @flags' REFPOOL_OBJ_SEALED, @writers, @wmaps, @promoting
+ * @lock: guards @flags' REFPOOL_OBJ_SEALED, @state, @writers, @wmaps,
+ *        @tokens and the slots of @links
+ * @flags: REFPOOL_OBJ_* state flags, as INFO reports them
+ * @state: RP_STATE_* bits
  * @writers: write() calls copying into the payload right now
- * @wmaps: writable mappings (VMAs that may write), which forbid sealing
- * @promoting: the payload is moving into pages; writers wait
- * @flags: REFPOOL_OBJ_* flags
+ * @wmaps: mappings and dma-buf users that may write, which forbid sealing
+ * @nslots: number of reference slots
  * @id: unique for the life of the module, never reused
  * @size: payload size in bytes
- * @nslots: number of reference slots
- * @user: the user the payload bytes are charged to
+ * @user: the owner: its creator's user, who pays for it
+ * @pages_user: who paid for @pages when they were made by mapping a small
+ *              object (its mapper), or NULL
  * @tokens: the tokens naming this object, under @lock
  * @links: the reference slots and collector state, or NULL when @nslots is 0
- * @data: the payload when it is inline or in a slab buffer
  * @pages: the payload when it is in pages, or NULL
- * @inline_data: small payloads live here, in the same slab object
+ * @inline_data: a payload of up to RP_INLINE_MAX bytes; for a larger one
+ *               below a page, the pointer to its kmalloc() buffer
  *
  * Two counts, so that rp_info().refs is exact while calls run: an object
  * *dies* when @refs drops to zero - it leaves the pool's counters, its
  * tokens and links go - and is *released* when @active drops to zero too,
  * after the last call using it returns.
  *
- * The slab cache is SLAB_TYPESAFE_BY_RCU: handle and token lookups run
- * under RCU, take @active or @refs with refcount_inc_not_zero() and then
- * check that the object is still the one they looked up (the handle still
- * maps to it, the id is the token's), since its memory may have been
- * reused for another object meanwhile. Freeing costs no RCU callback per
- * object. Under RCU, @links is NULL or a live container (it is freed with
- * kvfree_rcu()), so rp_gc_touch() on a stale object marks at worst another
- * container, which only makes a collection keep it.
+ * The slab cache is SLAB_TYPESAFE_BY_RCU: token lookups find an object
+ * under RCU, take @refs with refcount_inc_not_zero() and only then check
+ * that it is still the one they looked for (its @id), since its memory may
+ * have been reused meanwhile. So a new object publishes its identity
+ * before its count: every field is set, then @refs with release ordering;
+ * readers re-check @id with acquire ordering after the increment. Freeing
+ * costs no RCU callback per object. Under RCU, @links is NULL or a live
+ * container (freed with kvfree_rcu()), so rp_gc_touch() on a stale object
+ * marks at worst another container, which only makes a collection keep it.
  */
 struct rp_object {
 	refcount_t refs;
 	refcount_t active;
-	spinlock_t lock;	/* seal, writers, mappings, promotion */
+	spinlock_t lock;	/* seal, state, writers, mappings, tokens, slots */
 	u32 flags;
+	u32 state;
 	u32 writers;
 	u32 wmaps;
 	u32 nslots;
-	bool promoting;
 	u64 id;
 	u64 size;
 	struct rp_user *user;
+	struct rp_user *pages_user;
 	struct rp_token *tokens;
 	struct rp_container *links;
-	void *data;
 	struct page **pages;
 	u8 inline_data[];
 };
 
-/* Internal object flags, beside the REFPOOL_OBJ_* ones. */
-#define RP_OBJ_DEAD	BIT(31)	/* @refs reached zero */
-#define RP_OBJ_IN_TABLE	BIT(30)	/* in the intern table */
-#define RP_OBJ_INTERNAL	(RP_OBJ_DEAD | RP_OBJ_IN_TABLE)
-
-/* Bits of rp_container.gc_flags. */
+/* Bits of rp_container.gc_flags: see gc.c. */
 enum {
 	RP_GC_TOUCHED,		/* its refs or slots changed since the scan began */
 	RP_GC_SCANNED,		/* in the set the collection under way scans */
-	RP_GC_DOOMED,		/* judged garbage: token lookups must wait */
+	RP_GC_DOOMED,		/* judged garbage: new references must wait */
+	RP_GC_UNREACHABLE,	/* in the candidates' list (under the list lock) */
 };
 
 /**
@@ -160,12 +203,14 @@ static inline void rp_gc_touch(struct rp_object *obj)
 }
 
 /*
- * The slab object: header plus inline payload, sized so that a 16-byte
- * object costs at most 128 bytes with its handle and registry entries.
+ * The slab object: header plus inline payload. A payload of up to
+ * RP_INLINE_MAX bytes lives in it; a larger one below a page in a kmalloc()
+ * buffer whose pointer takes the inline bytes' place.
  */
 #define RP_INLINE_MAX		16
 #define RP_OBJECT_SLAB_SIZE	(sizeof(struct rp_object) + RP_INLINE_MAX)
 
+/* object.c */
 int rp_objects_init(void);
 void rp_objects_exit(void);
 struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
@@ -178,13 +223,17 @@ void rp_object_get(struct rp_object *obj);
 bool rp_object_use(struct rp_object *obj);
 void rp_object_unuse(struct rp_object *obj);
 u32 rp_object_flags(struct rp_object *obj);
+bool rp_object_is(struct rp_object *obj, u64 id);
 ssize_t rp_object_read(struct rp_object *obj, u64 off, void __user *buf,
 		       u64 len);
 ssize_t rp_object_write(struct rp_object *obj, u64 off,
 			const void __user *buf, u64 len);
 int rp_object_seal(struct rp_object *obj);
-int rp_object_map(struct rp_object *obj, bool writable);
+int rp_object_promote(struct rp_object *obj, struct rp_user *user);
+int rp_object_map(struct rp_object *obj, struct rp_user *user, bool writable);
+void rp_object_map_more(struct rp_object *obj, bool writable);
 void rp_object_unmap(struct rp_object *obj, bool writable);
+u64 rp_object_cost(u64 size, u32 nslots, u32 flags);
 
 /* payload.c: where the bytes live. */
 int rp_payload_alloc(struct rp_object *obj, const void __user *uinit,
@@ -195,10 +244,13 @@ int rp_payload_read(struct rp_object *obj, u64 off, void __user *buf, u64 len);
 void rp_payload_write(struct rp_object *obj, u64 off, const void *src, u64 len);
 int rp_payload_promote(struct rp_object *obj);
 struct page *rp_payload_page(struct rp_object *obj, unsigned long pgoff);
+u64 rp_payload_cost(u64 size);
+u64 rp_payload_pages_cost(u64 size);
+bool rp_payload_pinned(struct rp_object *obj);
 
-/* Pool-wide counters. */
+/* stats.c: pool-wide counters. */
 struct rp_pool_stats {
-	spinlock_t charge_lock;	/* checks and moves all three byte counters */
+	spinlock_t charge_lock;	/* checks and moves @objects and @bytes */
 	atomic64_t objects;
 	atomic64_t bytes;
 	atomic64_t next_id;
@@ -208,6 +260,7 @@ struct rp_pool_stats {
 	atomic64_t gc_runs;
 	atomic64_t gc_collected;
 	atomic64_t gc_time_ns;
+	atomic64_t dmabufs;
 };
 
 extern struct rp_pool_stats rp_pool;
@@ -215,20 +268,31 @@ extern struct rp_pool_stats rp_pool;
 struct refpool_stats;
 struct rp_session;
 void rp_stats_fill(struct rp_session *s, struct refpool_stats *st);
+struct seq_file;
+void rp_stats_show(struct seq_file *m);
 
 /**
  * struct rp_session - one open file description of /dev/refpool
- * @handles: handle -> struct rp_object *, each owning one reference
+ * @handles: handle number -> struct rp_handle, each owning one reference
+ * @next_handle: the last handle number handed out (cyclic, 31 bits)
  * @nhandles: published handles
- * @user: the uid that opened the session; it pays for what it creates
- * @node: in rp_sessions
+ * @user: the user that opened the session; it pays for what it does
+ * @kref: the file, and debugfs readers between two reads
+ * @walk_lock: held by a debugfs reader while it walks @handles, and by
+ *             the file's release while it empties them
+ * @released: the file is gone and @handles with it, under @walk_lock
+ * @node: in rp_sessions, under rp_sessions_lock
  * @pid: the process that opened it (forks share it)
  * @comm: its name
  */
 struct rp_session {
-	struct xarray handles;
+	struct rhashtable handles;
+	atomic_t next_handle;
 	atomic64_t nhandles;
 	struct rp_user *user;
+	struct kref kref;
+	struct mutex walk_lock;	/* a debugfs walk vs the release */
+	bool released;
 	struct list_head node;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
@@ -237,6 +301,8 @@ struct rp_session {
 /* main.c: every open session, for debugfs. */
 extern struct list_head rp_sessions;
 extern struct mutex rp_sessions_lock;
+struct rp_session *rp_session_nth(loff_t n);
+void rp_session_put(struct rp_session *s);
 
 /* object.c: every live object by id, for debugfs. */
 extern struct xarray rp_objects;
@@ -244,33 +310,47 @@ extern struct xarray rp_objects;
 /* debugfs.c: read-only views for root. */
 void rp_debugfs_init(void);
 void rp_debugfs_exit(void);
+struct dentry *rp_debugfs_dir(void);
 
-void rp_handles_init(struct rp_session *s);
-void rp_handles_release(struct rp_session *s);
-struct rp_object *rp_handle_get(struct rp_session *s, u32 handle);
-struct rp_object *rp_handle_use(struct rp_session *s, u32 handle);
+/* handle.c: a session's handles. */
+int rp_handles_init(void);
+void rp_handles_exit(void);
+int rp_session_handles_init(struct rp_session *s);
+void rp_session_handles_release(struct rp_session *s);
+struct rp_object *rp_handle_get(struct rp_session *s, u32 handle, bool strong);
 struct rp_object *rp_handle_remove(struct rp_session *s, u32 handle);
 int rp_handle_add(struct rp_session *s, struct rp_object *obj, u32 *handle);
 void rp_handle_cancel(struct rp_session *s, u32 handle, struct rp_object *obj);
+void rp_handles_show(struct seq_file *m, struct rp_session *s);
+
+/* The object of a handle, for the length of a call (rp_object_unuse()). */
+static inline struct rp_object *rp_handle_use(struct rp_session *s, u32 h)
+{
+	return rp_handle_get(s, h, false);
+}
 
 long rp_ioctl(struct file *file, unsigned int cmd, unsigned long arg);
 
 /* batch.c: many handle operations in one call. */
-struct refpool_op;
-int rp_batch(struct rp_session *s, struct refpool_op __user *uops, u32 count);
+int rp_batch(struct rp_session *s, u64 uops, u32 count, u32 op_size);
 
 /* file.c: objects as files. */
 struct file *rp_file_export(struct rp_object *obj);
 struct rp_object *rp_file_import(int fd);
+long rp_file_map(struct rp_session *s, u32 handle, bool writable,
+		 u64 __user *uaddr);
 
 /* token.c: 128-bit names, weak unless pinned. */
 #define RP_TOKEN_SIZE	16
 int rp_tokens_init(void);
 void rp_tokens_unpin_all(void);
 void rp_tokens_exit(void);
-int rp_token_publish(struct rp_object *obj, bool pin, u8 key[RP_TOKEN_SIZE]);
+int rp_token_publish(struct rp_session *s, struct rp_object *obj, bool pin,
+		     void __user *ukey, bool *pinned);
 struct rp_object *rp_token_lookup(const u8 key[RP_TOKEN_SIZE]);
-int rp_token_unpin(const u8 key[RP_TOKEN_SIZE]);
+int rp_token_unpin(struct rp_user *user, const u8 key[RP_TOKEN_SIZE]);
+int rp_tokens_list_pins(struct rp_user *user, u64 uptr, u32 count,
+			u32 entry_size);
 void rp_tokens_drop(struct rp_object *obj);
 
 /* link.c: links between objects. */
@@ -283,11 +363,12 @@ void rp_gc_exit(void);
 void rp_gc_track(struct rp_object *obj);
 void rp_gc_untrack(struct rp_object *obj);
 void rp_gc_link_op(void);
+void rp_gc_maybe_garbage(void);
 int rp_gc_collect_full(u64 *collected);
-void rp_gc_wait_doomed(struct rp_object *obj);
+int rp_gc_wait_doomed(struct rp_container *links);
 void rp_gc_wait_idle(void);
 
-/* intern.c: one object per value. */
+/* intern.c: one object per value and user. */
 int rp_intern_init(void);
 void rp_intern_exit(void);
 struct rp_object *rp_intern(struct rp_user *user, const void __user *data,

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * refpool: per-user accounting, for max_user_bytes.
+ * refpool: users, and what they are charged.
  *
- * One struct rp_user per uid that holds a session or an object, found in an
- * rhashtable under RCU. Sessions and objects each hold a reference; the
- * entry leaves the table with its last one.
+ * One struct rp_user per kuid that holds anything in the pool, found in an
+ * rhashtable under RCU. What the user holds (sessions, objects, tokens,
+ * pins, watches) holds a reference; the entry leaves the table with its
+ * last one.
  *
  * Copyright (C) 2026 The refpool authors
  */
@@ -33,7 +34,7 @@ void rp_users_exit(void)
 }
 
 /**
- * rp_user_get - find or make the entry of a uid, with a reference
+ * rp_user_get - find or make the entry of a user, with a reference
  * @uid: the user
  *
  * Return: the entry, or NULL when memory ran out.
@@ -85,6 +86,15 @@ struct rp_user *rp_user_get(kuid_t uid)
 }
 
 /**
+ * rp_user_hold - take one more reference to a user's entry
+ * @user: an entry the caller holds a reference to
+ */
+void rp_user_hold(struct rp_user *user)
+{
+	refcount_inc(&user->refs);
+}
+
+/**
  * rp_user_put - drop a reference to a user's entry
  * @user: the entry
  */
@@ -92,7 +102,39 @@ void rp_user_put(struct rp_user *user)
 {
 	if (!refcount_dec_and_test(&user->refs))
 		return;
-	WARN_ON(atomic64_read(&user->bytes));
+	WARN_ON(atomic64_read(&user->bytes) || atomic64_read(&user->objects) ||
+		atomic64_read(&user->pins));
 	rhashtable_remove_fast(&rp_users, &user->node, rp_user_params);
 	kfree_rcu(user, rcu);
+}
+
+/**
+ * rp_user_charge - charge a user for kernel bytes, within its limit
+ * @user: the user
+ * @bytes: how many
+ *
+ * Lock-free and exact: the counter never shows a charge that is refused.
+ *
+ * Return: 0, or -EDQUOT past max_user_bytes.
+ */
+int rp_user_charge(struct rp_user *user, u64 bytes)
+{
+	u64 limit = rp_limit_user_bytes();
+	s64 old = atomic64_read(&user->bytes);
+
+	do {
+		if ((u64)old + bytes > limit || (u64)old + bytes < (u64)old)
+			return -EDQUOT;
+	} while (!atomic64_try_cmpxchg(&user->bytes, &old, old + bytes));
+	return 0;
+}
+
+/**
+ * rp_user_uncharge - return bytes a user was charged
+ * @user: the user
+ * @bytes: as charged
+ */
+void rp_user_uncharge(struct rp_user *user, u64 bytes)
+{
+	WARN_ON_ONCE(atomic64_sub_return(bytes, &user->bytes) < 0);
 }

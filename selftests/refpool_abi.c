@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * refpool ioctl ABI, through raw ioctl() on the session's fd: unknown
- * commands, flag and pad checks, struct sizes older and newer than the
- * kernel's, and that a failed call writes nothing back.
+ * refpool ioctl ABI 2, through raw ioctl() on the session's fd: unknown
+ * commands and directions, struct sizes (the published one, a larger one
+ * with a zero or nonzero tail, and sizes that cut a field or are not a
+ * multiple of 8), flag, pad and unused-field checks, result pointers (the
+ * only way results come back: a bad one is -EFAULT with nothing made), and
+ * caller-sized output structs (INFO, STATS, PINS) for older and newer
+ * callers.
  */
 #include "refpool_test.h"
 
@@ -40,501 +44,573 @@ FIXTURE_TEARDOWN(abi)
 	EXPECT_OBJ_UNCHANGED(self->p, &self->obj); \
 } while (0)
 
-/* A create argument for 64 zero-filled bytes, with a sentinel handle. */
-static struct refpool_create create_arg(void)
+#define IOCTL(cmd, arg)		rpt_ioctl(self->fd, (cmd), (arg))
+
+/* A create of 64 zero-filled bytes whose handle goes to @out. */
+static struct refpool_create create_arg(uint32_t *out)
 {
 	struct refpool_create c;
 
 	memset(&c, 0, sizeof(c));
 	c.size = 64;
-	c.handle = SENTINEL;
+	c.handle_ptr = (uintptr_t)out;
 	return c;
 }
 
-/* A create argument one version newer: 16 more bytes. */
+/* A struct one version newer than the kernel's: 16 more bytes. */
 struct create_v1 {
 	struct refpool_create c;
 	__u64 tail[2];
 };
 
-static struct refpool_handle_arg handle_arg(rp_handle_t h)
-{
-	struct refpool_handle_arg a;
-
-	memset(&a, 0, sizeof(a));
-	a.handle = h;
-	return a;
-}
-
-/* ---- Commands ---- */
+/* ---- Commands and sizes ---- */
 
 TEST_F(abi, unknown_command_enotty)
 {
-	struct refpool_create c = create_arg();
+	char buf[64] = {};
 
-	EXPECT_EQ(-ENOTTY, rpt_ioctl(self->fd, _IO(REFPOOL_IOC_MAGIC, 0x7f),
-				     NULL));
-	EXPECT_EQ(-ENOTTY, rpt_ioctl(self->fd,
-				     _IOWR(REFPOOL_IOC_MAGIC, 0x7f,
-					   struct refpool_create), &c));
-	EXPECT_EQ(SENTINEL, c.handle);
+	EXPECT_EQ(-ENOTTY, IOCTL(_IOW(REFPOOL_IOC_MAGIC, 0x7f, buf), buf));
 	EXPECT_NOTHING_CHANGED();
 }
 
 TEST_F(abi, foreign_magic_enotty)
 {
-	struct refpool_create c = create_arg();
+	uint32_t h = SENTINEL;
+	struct refpool_create c = create_arg(&h);
 
-	EXPECT_EQ(-ENOTTY, rpt_ioctl(self->fd,
-				     _IOWR('x', _IOC_NR(REFPOOL_IOC_CREATE),
-					   struct refpool_create), &c));
-	EXPECT_EQ(SENTINEL, c.handle);
+	EXPECT_EQ(-ENOTTY, IOCTL(_IOW('x', _IOC_NR(REFPOOL_IOC_CREATE), c), &c));
+	EXPECT_EQ(SENTINEL, h);
 	EXPECT_NOTHING_CHANGED();
 }
 
-TEST_F(abi, version_reports_abi_and_core)
+TEST_F(abi, wrong_direction_enotty)
+{
+	uint32_t h = SENTINEL;
+	struct refpool_create c = create_arg(&h);
+
+	/* ABI 2 commands are _IOW: the kernel never writes the struct. */
+	EXPECT_EQ(-ENOTTY, IOCTL(_IOWR(REFPOOL_IOC_MAGIC,
+				       _IOC_NR(REFPOOL_IOC_CREATE), c), &c));
+	EXPECT_EQ(SENTINEL, h);
+	EXPECT_NOTHING_CHANGED();
+}
+
+TEST_F(abi, version_reports_abi_2)
 {
 	struct refpool_version v;
 
 	memset(&v, 0xff, sizeof(v));
-	ASSERT_EQ(0, rpt_ioctl(self->fd, REFPOOL_IOC_VERSION, &v));
+	ASSERT_EQ(0, IOCTL(REFPOOL_IOC_VERSION, &v));
 	EXPECT_EQ(REFPOOL_ABI_MAJOR, v.major);
-	EXPECT_EQ(REFPOOL_FEAT_CORE, v.features & REFPOOL_FEAT_CORE);
+	EXPECT_EQ(2, v.major);
+	/* Only the defined feature bits. */
+	EXPECT_EQ(0, v.features & ~(REFPOOL_FEAT_EVENTS | REFPOOL_FEAT_DMABUF |
+				    REFPOOL_FEAT_TEST_HOOKS));
 }
 
-TEST_F(abi, raw_create_copies_data)
+TEST_F(abi, create_writes_the_handle_through_handle_ptr)
 {
-	unsigned char src[64], buf[64];
-	struct refpool_create c = create_arg();
+	uint32_t h = SENTINEL;
+	struct refpool_create c = create_arg(&h);
+	unsigned char data[64];
 
-	rpt_fill(src, sizeof(src), 8);
-	c.data = (uintptr_t)src;
-	ASSERT_EQ(0, rpt_ioctl(self->fd, REFPOOL_IOC_CREATE, &c));
-	EXPECT_NE(0, c.handle);
-	EXPECT_NE(SENTINEL, c.handle);
-	ASSERT_EQ((int64_t)sizeof(buf),
-		  rp_read(self->p, c.handle, 0, buf, sizeof(buf)));
-	EXPECT_EQ(-1, rpt_mismatch(buf, sizeof(buf), 8));
-	EXPECT_POOL_DELTA(self->p, &self->base, 1, 64, 1);
+	ASSERT_EQ(0, IOCTL(REFPOOL_IOC_CREATE, &c));
+	EXPECT_NE(SENTINEL, h);
+	EXPECT_EQ(64, rp_read(self->p, h, 0, data, sizeof(data)));
+	EXPECT_EQ(-1, rpt_nonzero(data, sizeof(data)));
+	/* The struct itself is not written. */
+	EXPECT_EQ((uintptr_t)&h, c.handle_ptr);
+	ASSERT_EQ(0, rp_put(self->p, h));
 }
 
-/* ---- CREATE: pad, struct sizes, write-back ---- */
-
-TEST_F(abi, create_pad_nonzero_einval)
+TEST_F(abi, size_that_cuts_a_field_einval)
 {
-	struct refpool_create c = create_arg(), was;
+	uint32_t h = SENTINEL;
+	struct refpool_create c = create_arg(&h);
 
-	c.pad = 1;
-	was = c;
-	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd, REFPOOL_IOC_CREATE, &c));
-	EXPECT_EQ(0, memcmp(&was, &c, sizeof(c)));
+	/* 28 bytes would read half of handle_ptr. */
+	EXPECT_EQ(-EINVAL, IOCTL(RPT_SIZED(REFPOOL_IOC_CREATE, 28), &c));
+	EXPECT_EQ(SENTINEL, h);
 	EXPECT_NOTHING_CHANGED();
 }
 
-TEST_F(abi, create_older_than_ver0_einval)
+TEST_F(abi, size_below_the_published_one_einval)
 {
-	struct refpool_create c = create_arg(), was = c;
+	uint32_t h = SENTINEL;
+	struct refpool_create c = create_arg(&h);
 
-	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd,
-		RPT_SIZED(REFPOOL_IOC_CREATE, REFPOOL_CREATE_SIZE_VER0 - 8), &c));
-	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd,
-		RPT_SIZED(REFPOOL_IOC_CREATE, 0), &c));
-	EXPECT_EQ(0, memcmp(&was, &c, sizeof(c)));
+	EXPECT_EQ(-EINVAL, IOCTL(RPT_SIZED(REFPOOL_IOC_CREATE, 24), &c));
+	EXPECT_EQ(SENTINEL, h);
 	EXPECT_NOTHING_CHANGED();
 }
 
-TEST_F(abi, create_newer_with_zero_tail_works)
+TEST_F(abi, larger_size_not_a_multiple_of_8_einval)
 {
-	struct create_v1 c;
-	struct rp_info info;
+	struct create_v1 c = { .c = { .size = 64 } };
+	uint32_t h = SENTINEL;
 
-	memset(&c, 0, sizeof(c));
-	c.c = create_arg();
-	ASSERT_EQ(0, rpt_ioctl(self->fd,
-		RPT_SIZED(REFPOOL_IOC_CREATE, sizeof(c)), &c));
-	EXPECT_NE(SENTINEL, c.c.handle);
-	EXPECT_EQ(0, c.tail[0]);
-	EXPECT_EQ(0, c.tail[1]);
-	ASSERT_EQ(0, rp_info(self->p, c.c.handle, &info));
-	EXPECT_EQ(64, info.size);
-	EXPECT_POOL_DELTA(self->p, &self->base, 1, 64, 1);
+	c.c.handle_ptr = (uintptr_t)&h;
+	EXPECT_EQ(-EINVAL, IOCTL(RPT_SIZED(REFPOOL_IOC_CREATE,
+					   REFPOOL_CREATE_SIZE_VER0 + 4), &c));
+	EXPECT_EQ(SENTINEL, h);
+	EXPECT_NOTHING_CHANGED();
 }
 
-TEST_F(abi, create_newer_with_nonzero_tail_e2big)
+TEST_F(abi, newer_struct_with_zero_tail_works)
 {
-	struct create_v1 c, was;
+	struct create_v1 c = { .c = { .size = 64 } };
+	uint32_t h = SENTINEL;
 
-	memset(&c, 0, sizeof(c));
-	c.c = create_arg();
+	c.c.handle_ptr = (uintptr_t)&h;
+	ASSERT_EQ(0, IOCTL(RPT_SIZED(REFPOOL_IOC_CREATE, sizeof(c)), &c));
+	EXPECT_NE(SENTINEL, h);
+	ASSERT_EQ(0, rp_put(self->p, h));
+}
+
+TEST_F(abi, newer_struct_with_nonzero_tail_e2big)
+{
+	struct create_v1 c = { .c = { .size = 64 } };
+	uint32_t h = SENTINEL;
+
+	c.c.handle_ptr = (uintptr_t)&h;
 	c.tail[1] = 1;
-	was = c;
-	EXPECT_EQ(-E2BIG, rpt_ioctl(self->fd,
-		RPT_SIZED(REFPOOL_IOC_CREATE, sizeof(c)), &c));
-	EXPECT_EQ(0, memcmp(&was, &c, sizeof(c)));
+	EXPECT_EQ(-E2BIG, IOCTL(RPT_SIZED(REFPOOL_IOC_CREATE, sizeof(c)), &c));
+	EXPECT_EQ(SENTINEL, h);
 	EXPECT_NOTHING_CHANGED();
 }
 
-TEST_F(abi, create_failure_writes_nothing_back)
+TEST_F(abi, create_object_flag_interned_einval)
 {
-	struct refpool_create c = create_arg(), was;
+	uint32_t h = SENTINEL;
+	struct refpool_create c = create_arg(&h);
 
-	c.size = self->base.max_object_size + 1;
-	was = c;
-	EXPECT_EQ(-EFBIG, rpt_ioctl(self->fd, REFPOOL_IOC_CREATE, &c));
-	EXPECT_EQ(0, memcmp(&was, &c, sizeof(c)));
+	/* Creation flags are not object flags: INTERNED is not one. */
+	c.flags = REFPOOL_OBJ_INTERNED;
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_CREATE, &c));
 	EXPECT_NOTHING_CHANGED();
 }
 
-TEST_F(abi, create_bad_argument_pointer_efault)
+TEST_F(abi, create_argument_pointer_bad_efault)
 {
-	EXPECT_EQ(-EFAULT, rpt_ioctl(self->fd, REFPOOL_IOC_CREATE, (void *)1));
-	EXPECT_EQ(-EFAULT, rpt_ioctl(self->fd, REFPOOL_IOC_CREATE,
-				     rpt_noaccess()));
+	EXPECT_EQ(-EFAULT, IOCTL(REFPOOL_IOC_CREATE, rpt_noaccess()));
 	EXPECT_NOTHING_CHANGED();
 }
 
-/*
- * The argument can be read but not written back: the call fails with
- * -EFAULT and takes back what it made, leaving no object and no handle.
- */
-static void *readonly_copy(const void *arg, size_t len)
+/* ---- Result pointers ---- */
+
+TEST_F(abi, create_handle_ptr_zero_efault_nothing_made)
 {
-	void *m = mmap(NULL, getpagesize(), PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct refpool_create c = create_arg(NULL);
 
-	if (m == MAP_FAILED)
-		return NULL;
-	memcpy(m, arg, len);
-	return mprotect(m, getpagesize(), PROT_READ) ? NULL : m;
-}
-
-TEST_F(abi, create_result_unwritable_efault)
-{
-	struct refpool_create c = create_arg();
-	struct refpool_create *ro = readonly_copy(&c, sizeof(c));
-
-	ASSERT_NE(NULL, ro);
-	EXPECT_EQ(-EFAULT, rpt_ioctl(self->fd, REFPOOL_IOC_CREATE, ro));
-	EXPECT_EQ(SENTINEL, ro->handle);
+	EXPECT_EQ(-EFAULT, IOCTL(REFPOOL_IOC_CREATE, &c));
 	EXPECT_NOTHING_CHANGED();
 }
 
-TEST_F(abi, dup_result_unwritable_efault)
+TEST_F(abi, create_handle_ptr_read_only_efault_nothing_made)
 {
-	struct refpool_handle_arg a = handle_arg(self->h);
-	struct refpool_handle_arg *ro;
-
-	a.out = 0;
-	ro = readonly_copy(&a, sizeof(a));
-	ASSERT_NE(NULL, ro);
-	EXPECT_EQ(-EFAULT, rpt_ioctl(self->fd, REFPOOL_IOC_DUP, ro));
-	EXPECT_NOTHING_CHANGED();	/* refs still 1, no new handle */
-}
-
-/* ---- Handle commands: flags, pad, out ---- */
-
-TEST_F(abi, dup_flags_nonzero_einval)
-{
-	struct refpool_handle_arg a = handle_arg(self->h);
-
-	a.flags = 1;
-	a.out = SENTINEL;
-	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd, REFPOOL_IOC_DUP, &a));
-	EXPECT_EQ(SENTINEL, a.out);
-	EXPECT_NOTHING_CHANGED();
-}
-
-TEST_F(abi, dup_pad_nonzero_einval)
-{
-	struct refpool_handle_arg a = handle_arg(self->h);
-
-	a.pad = 1;
-	a.out = SENTINEL;
-	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd, REFPOOL_IOC_DUP, &a));
-	EXPECT_EQ(SENTINEL, a.out);
-	EXPECT_NOTHING_CHANGED();
-}
-
-TEST_F(abi, put_out_nonzero_einval)
-{
-	struct refpool_handle_arg a = handle_arg(self->h);
-
-	a.out = 1;
-	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd, REFPOOL_IOC_PUT, &a));
-	EXPECT_NOTHING_CHANGED();
-}
-
-TEST_F(abi, put_flags_nonzero_einval)
-{
-	struct refpool_handle_arg a = handle_arg(self->h);
-
-	a.flags = 1U << 31;
-	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd, REFPOOL_IOC_PUT, &a));
-	EXPECT_NOTHING_CHANGED();
-}
-
-TEST_F(abi, seal_flags_nonzero_einval)
-{
-	struct refpool_handle_arg a = handle_arg(self->h);
-
-	a.flags = 1;
-	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd, REFPOOL_IOC_SEAL, &a));
-	EXPECT_NOTHING_CHANGED();	/* flags still 0: not sealed */
-}
-
-/* ---- INFO ---- */
-
-TEST_F(abi, info_pad_nonzero_einval)
-{
-	struct refpool_info i, was;
-
-	memset(&i, 0, sizeof(i));
-	i.handle = self->h;
-	i.pad = 1;
-	i.id = i.size = i.refs = SENTINEL;
-	was = i;
-	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd, REFPOOL_IOC_INFO, &i));
-	EXPECT_EQ(0, memcmp(&was, &i, sizeof(i)));
-	EXPECT_NOTHING_CHANGED();
-}
-
-TEST_F(abi, info_failure_writes_nothing_back)
-{
-	struct refpool_info i, was;
-
-	memset(&i, 0, sizeof(i));
-	i.handle = self->h + 1000;
-	i.id = i.size = i.refs = SENTINEL;
-	was = i;
-	EXPECT_EQ(-EBADF, rpt_ioctl(self->fd, REFPOOL_IOC_INFO, &i));
-	EXPECT_EQ(0, memcmp(&was, &i, sizeof(i)));
-	EXPECT_NOTHING_CHANGED();
-}
-
-TEST_F(abi, info_older_than_ver0_einval)
-{
-	struct refpool_info i, was;
-
-	memset(&i, 0, sizeof(i));
-	i.handle = self->h;
-	i.id = SENTINEL;
-	was = i;
-	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd,
-		RPT_SIZED(REFPOOL_IOC_INFO, REFPOOL_INFO_SIZE_VER0 - 8), &i));
-	EXPECT_EQ(0, memcmp(&was, &i, sizeof(i)));
-	EXPECT_NOTHING_CHANGED();
-}
-
-TEST_F(abi, info_newer_with_zero_tail_works)
-{
-	struct {
-		struct refpool_info i;
-		__u64 tail[3];
-	} a;
-
-	memset(&a, 0, sizeof(a));
-	a.i.handle = self->h;
-	ASSERT_EQ(0, rpt_ioctl(self->fd,
-		RPT_SIZED(REFPOOL_IOC_INFO, sizeof(a)), &a));
-	EXPECT_EQ(self->obj.info.id, a.i.id);
-	EXPECT_EQ(OBJ_SIZE, a.i.size);
-	EXPECT_EQ(1, a.i.refs);
-	EXPECT_EQ(0, a.tail[0]);
-	EXPECT_EQ(0, a.tail[2]);
-	EXPECT_NOTHING_CHANGED();
-}
-
-/* ---- READ, WRITE ---- */
-
-TEST_F(abi, read_flags_nonzero_einval)
-{
-	unsigned char buf[16] = { 0 };
-	struct refpool_rw rw;
-
-	memset(&rw, 0, sizeof(rw));
-	rw.handle = self->h;
-	rw.flags = 1;
-	rw.len = sizeof(buf);
-	rw.buf = (uintptr_t)buf;
-	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd, REFPOOL_IOC_READ, &rw));
-	EXPECT_EQ(-1, rpt_nonzero(buf, sizeof(buf)));
-	EXPECT_NOTHING_CHANGED();
-}
-
-TEST_F(abi, write_flags_nonzero_einval)
-{
-	unsigned char buf[16];
-	struct refpool_rw rw;
-
-	rpt_fill(buf, sizeof(buf), 77);
-	memset(&rw, 0, sizeof(rw));
-	rw.handle = self->h;
-	rw.flags = 1U << 31;
-	rw.len = sizeof(buf);
-	rw.buf = (uintptr_t)buf;
-	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd, REFPOOL_IOC_WRITE, &rw));
-	EXPECT_NOTHING_CHANGED();
-}
-
-TEST_F(abi, read_returns_bytes_done)
-{
-	unsigned char buf[64];
-	struct refpool_rw rw;
-
-	memset(&rw, 0, sizeof(rw));
-	rw.handle = self->h;
-	rw.offset = OBJ_SIZE - 10;
-	rw.len = sizeof(buf);
-	rw.buf = (uintptr_t)buf;
-	/* The command returns the count: the bytes up to the end. */
-	ASSERT_EQ(10, rpt_ioctl(self->fd, REFPOOL_IOC_READ, &rw));
-	EXPECT_EQ(0, memcmp(buf, self->obj.data + OBJ_SIZE - 10, 10));
-}
-
-/* ---- STATS ---- */
-
-TEST_F(abi, stats_older_than_ver0_einval)
-{
-	struct refpool_stats s;
-
-	memset(&s, 0xa5, sizeof(s));
-	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd,
-		RPT_SIZED(REFPOOL_IOC_STATS, REFPOOL_STATS_SIZE_VER0 - 8), &s));
-	EXPECT_EQ(0xa5a5a5a5a5a5a5a5ULL, s.objects);
-	EXPECT_EQ(0xa5a5a5a5a5a5a5a5ULL, s.max_user_bytes);
-	EXPECT_NOTHING_CHANGED();
-}
-
-TEST_F(abi, stats_bad_pointer_efault)
-{
-	EXPECT_EQ(-EFAULT, rpt_ioctl(self->fd, REFPOOL_IOC_STATS, (void *)1));
-	EXPECT_EQ(-EFAULT, rpt_ioctl(self->fd, REFPOOL_IOC_STATS,
-				     rpt_noaccess()));
-	EXPECT_NOTHING_CHANGED();
-}
-
-/* ---- Result pointers (ABI 1.1) ---- */
-
-TEST_F(abi, version_reports_result_ptr)
-{
-	struct refpool_version v;
-
-	ASSERT_EQ(0, rpt_ioctl(self->fd, REFPOOL_IOC_VERSION, &v));
-	EXPECT_LE(1, v.minor);
-	EXPECT_EQ(REFPOOL_FEAT_RESULT_PTR, v.features & REFPOOL_FEAT_RESULT_PTR);
-}
-
-TEST_F(abi, create_result_ptr_receives_the_handle)
-{
-	struct refpool_create c = create_arg();
-	__u32 result = SENTINEL;
-
-	c.result_ptr = (uintptr_t)&result;
-	ASSERT_EQ(0, rpt_ioctl(self->fd, REFPOOL_IOC_CREATE, &c));
-	EXPECT_NE(SENTINEL, c.handle);
-	EXPECT_EQ(c.handle, result);
-	EXPECT_POOL_DELTA(self->p, &self->base, 1, 64, 1);
-}
-
-TEST_F(abi, create_bad_result_ptr_efault_changes_nothing)
-{
-	struct refpool_create c = create_arg(), was;
-
-	c.result_ptr = (uintptr_t)rpt_noaccess();
-	was = c;
-	EXPECT_EQ(-EFAULT, rpt_ioctl(self->fd, REFPOOL_IOC_CREATE, &c));
-	EXPECT_EQ(0, memcmp(&was, &c, sizeof(c)));
-	EXPECT_NOTHING_CHANGED();
-}
-
-TEST_F(abi, dup_result_ptr_receives_the_handle)
-{
-	struct refpool_handle_arg a = handle_arg(self->h);
-	__u32 result = SENTINEL;
-
-	a.result_ptr = (uintptr_t)&result;
-	ASSERT_EQ(0, rpt_ioctl(self->fd, REFPOOL_IOC_DUP, &a));
-	EXPECT_NE(0, a.out);
-	EXPECT_EQ(a.out, result);
-	EXPECT_POOL_DELTA(self->p, &self->base, 0, 0, 1);
-}
-
-TEST_F(abi, dup_read_only_result_ptr_efault_changes_nothing)
-{
-	struct refpool_handle_arg a = handle_arg(self->h);
-	__u32 *ro = mmap(NULL, getpagesize(), PROT_READ,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint32_t *ro = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS,
+			    -1, 0);
+	struct refpool_create c = create_arg(ro);
 
 	ASSERT_NE(MAP_FAILED, ro);
-	a.result_ptr = (uintptr_t)ro;
-	EXPECT_EQ(-EFAULT, rpt_ioctl(self->fd, REFPOOL_IOC_DUP, &a));
-	EXPECT_EQ(0, a.out);
+	EXPECT_EQ(-EFAULT, IOCTL(REFPOOL_IOC_CREATE, &c));
 	EXPECT_NOTHING_CHANGED();
-	munmap(ro, getpagesize());
 }
 
-TEST_F(abi, dup_ver0_size_still_works)
+TEST_F(abi, dup_handle_ptr_bad_efault_nothing_made)
 {
-	struct refpool_handle_arg a = handle_arg(self->h);
+	struct refpool_handle_arg a = {
+		.handle = self->h,
+		.handle_ptr = (uintptr_t)rpt_noaccess(),
+	};
 
-	ASSERT_EQ(0, rpt_ioctl(self->fd,
-		RPT_SIZED(REFPOOL_IOC_DUP, REFPOOL_HANDLE_ARG_SIZE_VER0), &a));
-	EXPECT_NE(0, a.out);
-	EXPECT_POOL_DELTA(self->p, &self->base, 0, 0, 1);
+	EXPECT_EQ(-EFAULT, IOCTL(REFPOOL_IOC_DUP, &a));
+	EXPECT_NOTHING_CHANGED();
 }
 
-TEST_F(abi, export_result_ptr_receives_the_fd)
+TEST_F(abi, dup_flags_einval)
 {
-	struct refpool_fd_arg a;
-	int result = -1;
+	uint32_t h = SENTINEL;
+	struct refpool_handle_arg a = {
+		.handle = self->h, .flags = 1, .handle_ptr = (uintptr_t)&h,
+	};
 
-	memset(&a, 0, sizeof(a));
-	a.handle = self->h;
-	a.result_ptr = (uintptr_t)&result;
-	ASSERT_EQ(0, rpt_ioctl(self->fd, REFPOOL_IOC_EXPORT, &a));
-	EXPECT_LE(0, a.fd);
-	EXPECT_EQ(a.fd, result);
-	EXPECT_EQ(0, close(a.fd));
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_DUP, &a));
+	EXPECT_EQ(SENTINEL, h);
+	EXPECT_NOTHING_CHANGED();
 }
 
-TEST_F(abi, export_bad_result_ptr_efault_leaves_no_fd)
+TEST_F(abi, put_handle_ptr_nonzero_einval)
 {
-	struct refpool_fd_arg a;
-	int before = dup(0), after;
+	uint32_t h;
+	struct refpool_handle_arg a = {
+		.handle = self->h, .handle_ptr = (uintptr_t)&h,
+	};
+
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_PUT, &a));
+	EXPECT_NOTHING_CHANGED();
+}
+
+TEST_F(abi, put_flags_einval)
+{
+	struct refpool_handle_arg a = { .handle = self->h, .flags = 1 };
+
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_PUT, &a));
+	EXPECT_NOTHING_CHANGED();
+}
+
+TEST_F(abi, seal_handle_ptr_nonzero_einval)
+{
+	uint32_t h;
+	struct refpool_handle_arg a = {
+		.handle = self->h, .handle_ptr = (uintptr_t)&h,
+	};
+
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_SEAL, &a));
+	EXPECT_NOTHING_CHANGED();
+}
+
+TEST_F(abi, export_fd_ptr_bad_efault_leaves_no_fd)
+{
+	int next = rpt_next_fd();
+	struct refpool_fd_arg a = {
+		.handle = self->h, .result_ptr = (uintptr_t)rpt_noaccess(),
+	};
+
+	EXPECT_EQ(-EFAULT, IOCTL(REFPOOL_IOC_EXPORT, &a));
+	EXPECT_EQ(next, rpt_next_fd());
+	EXPECT_NOTHING_CHANGED();
+}
+
+TEST_F(abi, export_nonzero_fd_einval)
+{
+	int fd = -1;
+	struct refpool_fd_arg a = {
+		.handle = self->h, .fd = 3, .result_ptr = (uintptr_t)&fd,
+	};
+
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_EXPORT, &a));
+	EXPECT_EQ(-1, fd);
+	EXPECT_NOTHING_CHANGED();
+}
+
+TEST_F(abi, import_nonzero_handle_einval)
+{
+	uint32_t h = SENTINEL;
+	int fd;
+	struct refpool_fd_arg a = { .handle = 1, .result_ptr = (uintptr_t)&h };
+
+	ASSERT_EQ(0, rp_export(self->p, self->h, &fd));
+	a.fd = fd;
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_IMPORT, &a));
+	EXPECT_EQ(SENTINEL, h);
+	close(fd);
+}
+
+TEST_F(abi, publish_token_ptr_bad_efault_leaves_no_token)
+{
+	struct refpool_token_arg a = {
+		.handle = self->h, .token_ptr = (uintptr_t)rpt_noaccess(),
+	};
+	struct rp_stats now;
+
+	EXPECT_EQ(-EFAULT, IOCTL(REFPOOL_IOC_PUBLISH, &a));
+	GET_STATS(self->p, &now);
+	/* A token made and lost would still be charged. */
+	EXPECT_EQ(self->base.user_bytes, now.user_bytes);
+	EXPECT_NOTHING_CHANGED();
+}
+
+TEST_F(abi, pin_token_ptr_bad_efault_leaves_no_pin)
+{
+	struct refpool_token_arg a = {
+		.handle = self->h, .flags = REFPOOL_PUBLISH_PIN,
+		.token_ptr = (uintptr_t)rpt_noaccess(),
+	};
+	struct rp_stats now;
+
+	EXPECT_EQ(-EFAULT, IOCTL(REFPOOL_IOC_PUBLISH, &a));
+	GET_STATS(self->p, &now);
+	EXPECT_EQ(self->base.user_pins, now.user_pins);
+	EXPECT_EQ(self->base.user_bytes, now.user_bytes);
+	EXPECT_NOTHING_CHANGED();
+}
+
+TEST_F(abi, publish_unknown_flag_einval)
+{
+	uint8_t tok[16];
+	struct refpool_token_arg a = {
+		.handle = self->h, .flags = 2, .token_ptr = (uintptr_t)tok,
+	};
+
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_PUBLISH, &a));
+	EXPECT_NOTHING_CHANGED();
+}
+
+TEST_F(abi, lookup_token_ptr_bad_efault)
+{
+	uint32_t h = SENTINEL;
+	struct refpool_token_arg a = {
+		.token_ptr = (uintptr_t)rpt_noaccess(),
+		.handle_ptr = (uintptr_t)&h,
+	};
+
+	EXPECT_EQ(-EFAULT, IOCTL(REFPOOL_IOC_LOOKUP, &a));
+	EXPECT_EQ(SENTINEL, h);
+	EXPECT_NOTHING_CHANGED();
+}
+
+TEST_F(abi, lookup_handle_ptr_bad_efault_nothing_made)
+{
+	rp_token_t tok;
+	struct refpool_token_arg a = {
+		.token_ptr = (uintptr_t)&tok,
+		.handle_ptr = (uintptr_t)rpt_noaccess(),
+	};
+
+	ASSERT_EQ(0, rp_publish(self->p, self->h, &tok));
+	GET_STATS(self->p, &self->base);
+	EXPECT_EQ(-EFAULT, IOCTL(REFPOOL_IOC_LOOKUP, &a));
+	EXPECT_NOTHING_CHANGED();
+}
+
+TEST_F(abi, unpin_handle_ptr_nonzero_einval)
+{
+	rp_token_t tok;
+	uint32_t h;
+	struct refpool_token_arg a = {
+		.token_ptr = (uintptr_t)&tok, .handle_ptr = (uintptr_t)&h,
+	};
+
+	ASSERT_EQ(0, rp_pin(self->p, self->h, &tok));
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_UNPIN, &a));
+	ASSERT_EQ(0, rp_unpin(self->p, &tok));
+}
+
+TEST_F(abi, intern_pad_einval)
+{
+	uint32_t h = SENTINEL;
+	struct refpool_intern a = {
+		.data = (uintptr_t)"4", .len = 1, .pad = 1,
+		.handle_ptr = (uintptr_t)&h,
+	};
+
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_INTERN, &a));
+	EXPECT_EQ(SENTINEL, h);
+	EXPECT_NOTHING_CHANGED();
+}
+
+TEST_F(abi, link_handle_ptr_nonzero_einval)
+{
+	uint32_t h;
+	struct refpool_link a = {
+		.parent = self->h, .handle_ptr = (uintptr_t)&h,
+	};
+
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_LINK, &a));
+	EXPECT_NOTHING_CHANGED();
+}
+
+TEST_F(abi, get_link_nonzero_child_einval)
+{
+	uint32_t h = SENTINEL;
+	struct refpool_link a = {
+		.parent = self->h, .child = self->h, .handle_ptr = (uintptr_t)&h,
+	};
+
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_GET_LINK, &a));
+	EXPECT_EQ(SENTINEL, h);
+	EXPECT_NOTHING_CHANGED();
+}
+
+TEST_F(abi, gc_without_collected_ptr_works)
+{
+	struct refpool_gc a = {};
+
+	EXPECT_EQ(0, IOCTL(REFPOOL_IOC_GC, &a));
+}
+
+TEST_F(abi, gc_pad_einval)
+{
+	struct refpool_gc a = { .pad = 1 };
+
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_GC, &a));
+}
+
+TEST_F(abi, map_write_only_prot_einval)
+{
+	uint64_t addr = SENTINEL;
+	struct refpool_map a = {
+		.handle = self->h, .prot = PROT_WRITE,
+		.addr_ptr = (uintptr_t)&addr,
+	};
+
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_MAP, &a));
+	EXPECT_EQ(SENTINEL, addr);
+	EXPECT_NOTHING_CHANGED();
+}
+
+TEST_F(abi, map_addr_ptr_bad_efault_leaves_no_mapping)
+{
+	struct refpool_map a = {
+		.handle = self->h, .prot = PROT_READ,
+		.addr_ptr = (uintptr_t)rpt_noaccess(),
+	};
+
+	EXPECT_EQ(-EFAULT, IOCTL(REFPOOL_IOC_MAP, &a));
+	/* A mapping left behind would hold a reference. */
+	EXPECT_NOTHING_CHANGED();
+}
+
+/* ---- Output structs sized by the caller ---- */
+
+TEST_F(abi, info_older_size_einval)
+{
+	struct refpool_info info;
+	struct refpool_info_arg a = {
+		.handle = self->h, .info_size = 24,
+		.info_ptr = (uintptr_t)&info,
+	};
+
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_INFO, &a));
+}
+
+TEST_F(abi, info_size_not_a_multiple_of_8_einval)
+{
+	char buf[64];
+	struct refpool_info_arg a = {
+		.handle = self->h, .info_size = 36, .info_ptr = (uintptr_t)buf,
+	};
+
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_INFO, &a));
+}
+
+TEST_F(abi, info_newer_size_gets_a_zero_tail)
+{
+	struct {
+		struct refpool_info info;
+		uint64_t tail[2];
+		uint64_t guard;
+	} buf;
+	struct refpool_info_arg a = {
+		.handle = self->h, .info_size = sizeof(buf.info) + 16,
+		.info_ptr = (uintptr_t)&buf,
+	};
+
+	memset(&buf, 0xff, sizeof(buf));
+	ASSERT_EQ(0, IOCTL(REFPOOL_IOC_INFO, &a));
+	EXPECT_EQ(self->obj.info.id, buf.info.id);
+	EXPECT_EQ(OBJ_SIZE, buf.info.size);
+	EXPECT_EQ(0, buf.tail[0]);
+	EXPECT_EQ(0, buf.tail[1]);
+	EXPECT_EQ(~0ULL, buf.guard);
+}
+
+TEST_F(abi, info_flags_or_pad_einval)
+{
+	struct refpool_info info;
+	struct refpool_info_arg a = {
+		.handle = self->h, .info_size = sizeof(info),
+		.info_ptr = (uintptr_t)&info, .pad = 1,
+	};
+
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_INFO, &a));
+	a.pad = 0;
+	a.flags = 1;
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_INFO, &a));
+}
+
+TEST_F(abi, info_ptr_bad_efault)
+{
+	struct refpool_info_arg a = {
+		.handle = self->h, .info_size = sizeof(struct refpool_info),
+		.info_ptr = (uintptr_t)rpt_noaccess(),
+	};
+
+	EXPECT_EQ(-EFAULT, IOCTL(REFPOOL_IOC_INFO, &a));
+}
+
+TEST_F(abi, stats_first_version_size_writes_only_that)
+{
+	struct {
+		uint64_t fields[15];
+		uint64_t guard;
+	} buf;
+	struct refpool_stats_arg a = {
+		.stats_ptr = (uintptr_t)&buf, .stats_size = 120,
+	};
+
+	memset(&buf, 0xff, sizeof(buf));
+	ASSERT_EQ(0, IOCTL(REFPOOL_IOC_STATS, &a));
+	EXPECT_EQ(self->base.objects, buf.fields[0]);
+	EXPECT_EQ(~0ULL, buf.guard);
+}
+
+TEST_F(abi, stats_below_the_first_version_einval)
+{
+	struct refpool_stats st;
+	struct refpool_stats_arg a = {
+		.stats_ptr = (uintptr_t)&st, .stats_size = 112,
+	};
+
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_STATS, &a));
+}
+
+TEST_F(abi, stats_ptr_bad_efault)
+{
+	struct refpool_stats_arg a = {
+		.stats_ptr = (uintptr_t)rpt_noaccess(),
+		.stats_size = sizeof(struct refpool_stats),
+	};
+
+	EXPECT_EQ(-EFAULT, IOCTL(REFPOOL_IOC_STATS, &a));
+}
+
+TEST_F(abi, pins_entry_size_below_the_first_version_einval)
+{
+	struct refpool_pin_info pins[2];
+	struct refpool_pins a = {
+		.pins_ptr = (uintptr_t)pins, .count = 2, .entry_size = 24,
+	};
+
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_PINS, &a));
+}
+
+TEST_F(abi, pins_count_zero_returns_the_number)
+{
+	rp_token_t tok;
+	struct refpool_pins a = {
+		.entry_size = sizeof(struct refpool_pin_info),
+	};
+	int before = IOCTL(REFPOOL_IOC_PINS, &a);
 
 	ASSERT_LE(0, before);
-	close(before);
-	memset(&a, 0, sizeof(a));
-	a.handle = self->h;
-	a.result_ptr = (uintptr_t)rpt_noaccess();
-	EXPECT_EQ(-EFAULT, rpt_ioctl(self->fd, REFPOOL_IOC_EXPORT, &a));
-	/* the lowest free fd is the same: none was left installed */
-	after = dup(0);
-	EXPECT_EQ(before, after);
-	close(after);
+	ASSERT_EQ(0, rp_pin(self->p, self->h, &tok));
+	EXPECT_EQ(before + 1, IOCTL(REFPOOL_IOC_PINS, &a));
+	ASSERT_EQ(0, rp_unpin(self->p, &tok));
+}
+
+TEST_F(abi, rw_flags_einval)
+{
+	char buf[8];
+	struct refpool_rw a = {
+		.handle = self->h, .flags = 1, .len = 8, .buf = (uintptr_t)buf,
+	};
+
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_READ, &a));
+	EXPECT_EQ(-EINVAL, IOCTL(REFPOOL_IOC_WRITE, &a));
 	EXPECT_NOTHING_CHANGED();
 }
 
-TEST_F(abi, commands_making_nothing_refuse_result_ptr)
+TEST_F(abi, read_returns_the_bytes_read)
 {
-	struct refpool_handle_arg a = handle_arg(self->h);
-	struct refpool_token_arg t;
-	struct refpool_link l;
+	char buf[OBJ_SIZE * 2];
+	struct refpool_rw a = {
+		.handle = self->h, .offset = 100, .len = sizeof(buf),
+		.buf = (uintptr_t)buf,
+	};
 
-	a.result_ptr = 8;
-	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd, REFPOOL_IOC_PUT, &a));
-	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd, REFPOOL_IOC_SEAL, &a));
-	memset(&t, 0, sizeof(t));
-	t.handle = self->h;
-	t.result_ptr = 8;
-	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd, REFPOOL_IOC_PUBLISH, &t));
-	t.handle = 0;
-	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd, REFPOOL_IOC_UNPIN, &t));
-	memset(&l, 0, sizeof(l));
-	l.parent = self->h;
-	l.result_ptr = 8;
-	EXPECT_EQ(-EINVAL, rpt_ioctl(self->fd, REFPOOL_IOC_LINK, &l));
-	EXPECT_NOTHING_CHANGED();
+	EXPECT_EQ(OBJ_SIZE - 100, IOCTL(REFPOOL_IOC_READ, &a));
 }
 
 TEST_HARNESS_MAIN

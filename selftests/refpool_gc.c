@@ -19,6 +19,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+RPT_SAVE_PARAMS("gc_full_interval");
+
 #define SZ	64	/* payload of the objects the tests make */
 
 FIXTURE(gc) {
@@ -816,6 +818,7 @@ FIXTURE_SETUP(gc_auto)
 FIXTURE_TEARDOWN(gc_auto)
 {
 	EXPECT_EQ(0, rpm_restore_threshold());
+	EXPECT_EQ(0, rpt_params_restore());
 	if (self->p)
 		rp_close(self->p);
 }
@@ -955,6 +958,36 @@ TEST_F_TIMEOUT(gc_auto, collections_during_building_keep_it_whole, 300)
 	GET_STATS(self->p, &st);
 	EXPECT_EQ(self->base.objects, st.objects);
 	EXPECT_EQ(self->base.gc_collected + n, st.gc_collected);
+}
+
+/*
+ * A cycle of old objects - survivors of collections - dropped at once,
+ * with no link operation after it: automatic collection frees it within
+ * gc_full_interval seconds without any call (SPEC: old generation
+ * included). A young collection never scans the old generation, and with
+ * no link operations none would run at all.
+ */
+TEST_F_TIMEOUT(gc_auto, old_garbage_is_freed_within_gc_full_interval, 120)
+{
+	rp_handle_t h[8];
+	struct rp_stats st;
+	unsigned int i;
+
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, rpm_create(self->p, SZ, 1, i, &h[i]));
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, rp_link(self->p, h[i], 0, h[(i + 1) % 8]));
+	/* Two collections: the ring is old now. */
+	ASSERT_EQ(0, rp_gc(self->p, NULL));
+	ASSERT_EQ(0, rp_gc(self->p, NULL));
+	GET_STATS(self->p, &self->base);
+	ASSERT_EQ(0, rpt_param_set("gc_full_interval", "1"));
+	ASSERT_EQ(0, rpt_param_set(RPM_GC_THRESHOLD, "700"));
+	for (i = 0; i < 8; i++)
+		ASSERT_EQ(0, rp_put(self->p, h[i]));
+	EXPECT_EQ(0, rpt_wait_pool(self->p, &self->base, -8, -8 * SZ, 20000,
+				   &st));
+	EXPECT_EQ(self->base.gc_collected + 8, st.gc_collected);
 }
 
 TEST_HARNESS_MAIN

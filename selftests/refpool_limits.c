@@ -165,16 +165,19 @@ TEST_F(limits, max_slots_efbig_then_recovers)
 	EXPECT_EQ(5, info.nslots);
 }
 
+/* Room for exactly two objects of 4096 bytes, everything counted. */
 TEST_F(limits, max_user_bytes_edquot_then_recovers)
 {
+	uint64_t cost = rpt_cost_of_create(self->p, 4096, 0);
 	rp_handle_t h[2], h3 = 0;
 	struct rp_stats full;
 
-	SET("max_user_bytes", self->base.user_bytes + 8192);
+	ASSERT_LT(4096, cost);
+	SET("max_user_bytes", self->base.user_bytes + 2 * cost);
 	ASSERT_EQ(0, rp_create(self->p, 4096, 0, 0, &h[0]));
 	ASSERT_EQ(0, rp_create(self->p, 4096, 0, 0, &h[1]));
 	GET_STATS(self->p, &full);
-	EXPECT_EQ(self->base.user_bytes + 8192, full.user_bytes);
+	EXPECT_EQ(self->base.user_bytes + 2 * cost, full.user_bytes);
 
 	EXPECT_EQ(-EDQUOT, rp_create(self->p, 1, 0, 0, &h3));
 	EXPECT_EQ(-EDQUOT, rpt_create_pattern(self->p, 1, 4, 0, &h3));
@@ -188,8 +191,8 @@ TEST_F(limits, max_user_bytes_edquot_then_recovers)
 
 /* ---- Limits and handles, counters, existing objects ---- */
 
-/* A dup is a new handle, not a new object: no limit applies to it. */
-TEST_F(limits, dup_allowed_at_every_limit)
+/* A dup is a new handle, not a new object: no pool limit applies to it. */
+TEST_F(limits, dup_allowed_at_every_pool_limit)
 {
 	struct rp_info info;
 	rp_handle_t h, d;
@@ -198,11 +201,24 @@ TEST_F(limits, dup_allowed_at_every_limit)
 	GET_STATS(self->p, &self->base);	/* limits never 0 here */
 	SET("max_objects", self->base.objects);
 	SET("max_bytes", self->base.bytes);
-	SET("max_user_bytes", self->base.user_bytes);
 	EXPECT_EQ(0, rp_dup(self->p, h, &d));
 	ASSERT_EQ(0, rp_info(self->p, d, &info));
 	EXPECT_EQ(2, info.refs);
 	EXPECT_POOL_DELTA(self->p, &self->base, 0, 0, 1);
+}
+
+/* ...but its table entry is the user's: at the user's limit it is refused. */
+TEST_F(limits, dup_at_the_user_byte_limit_edquot)
+{
+	rp_handle_t h, d = 0;
+
+	ASSERT_EQ(0, rp_create(self->p, 4096, 0, 0, &h));
+	GET_STATS(self->p, &self->base);
+	SET("max_user_bytes", self->base.user_bytes);
+	EXPECT_EQ(-EDQUOT, rp_dup(self->p, h, &d));
+	EXPECT_EQ(0, d);
+	EXPECT_EQ(1, rpt_refs(self->p, h));
+	EXPECT_POOL_UNCHANGED(self->p, &self->base);
 }
 
 TEST_F(limits, stats_follow_the_parameters)
@@ -249,11 +265,13 @@ TEST_F(limits, lower_limits_keep_existing_objects)
 
 TEST_F(limits, pool_bytes_before_user_bytes)
 {
+	uint64_t cost = rpt_cost_of_create(self->p, 4096, 0);
 	rp_handle_t h, h2 = 0;
 	struct rp_stats full;
 
+	ASSERT_LT(0, cost);
 	SET("max_bytes", self->base.bytes + 4096);
-	SET("max_user_bytes", self->base.user_bytes + 4096);
+	SET("max_user_bytes", self->base.user_bytes + cost);
 	ASSERT_EQ(0, rp_create(self->p, 4096, 0, 0, &h));
 	GET_STATS(self->p, &full);
 
@@ -268,11 +286,13 @@ TEST_F(limits, pool_bytes_before_user_bytes)
 
 TEST_F(limits, pool_objects_before_user_bytes)
 {
+	uint64_t cost = rpt_cost_of_create(self->p, 4096, 0);
 	rp_handle_t h, h2 = 0;
 	struct rp_stats full;
 
+	ASSERT_LT(0, cost);
 	SET("max_objects", self->base.objects + 1);
-	SET("max_user_bytes", self->base.user_bytes + 4096);
+	SET("max_user_bytes", self->base.user_bytes + cost);
 	ASSERT_EQ(0, rp_create(self->p, 4096, 0, 0, &h));
 	GET_STATS(self->p, &full);
 

@@ -62,7 +62,7 @@ TEST_F(map_size, mapping_shows_the_contents)
 	ASSERT_NE(NULL, m);
 	EXPECT_EQ(-1, rpt_mismatch(m, self->size, 1));
 	EXPECT_EQ(0, rp_unmap(m, self->size));
-	EXPECT_POOL_UNCHANGED(self->p, &self->base);
+	EXPECT_POOL_SAME(self->p, &self->base);
 }
 
 TEST_F(map_size, write_through_mapping_seen_by_rp_read)
@@ -84,7 +84,7 @@ TEST_F(map_size, write_through_mapping_seen_by_rp_read)
 		  rp_read(self->p, self->h, 0, buf, self->size));
 	EXPECT_EQ(-1, rpt_mismatch(buf, self->size, 2));
 	EXPECT_EQ(1, rpt_refs(self->p, self->h));
-	EXPECT_POOL_UNCHANGED(self->p, &self->base);
+	EXPECT_POOL_SAME(self->p, &self->base);
 	free(buf);
 }
 
@@ -127,7 +127,7 @@ TEST_F(map_size, two_mappings_see_each_other)
 	EXPECT_EQ(-1, rpt_mismatch(b, self->size, 5));
 	EXPECT_EQ(0, rp_unmap(b, self->size));
 	EXPECT_EQ(1, rpt_refs(self->p, self->h));
-	EXPECT_POOL_UNCHANGED(self->p, &self->base);
+	EXPECT_POOL_SAME(self->p, &self->base);
 }
 
 /* Past the last byte, up to the end of the last page: zeroes. */

@@ -13,9 +13,13 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <linux/refpool.h>
 #include <refpool.h>
@@ -61,6 +65,57 @@ static inline const char *rpt_device(void)
 	EXPECT_EQ((before)->session_handles, __rpt_now.session_handles); \
 	EXPECT_EQ((before)->user_bytes, __rpt_now.user_bytes); \
 } while (0)
+
+/*
+ * The pool's objects and bytes and the session's handles, but not the
+ * user's charges: for calls that succeed and leave a charge behind for as
+ * long as the object lives (a token, the pages a mapping made).
+ */
+#define EXPECT_POOL_SAME(p, before) do { \
+	struct rp_stats __rpt_now; \
+	ASSERT_EQ(0, rp_stats((p), &__rpt_now)); \
+	EXPECT_EQ((before)->objects, __rpt_now.objects); \
+	EXPECT_EQ((before)->bytes, __rpt_now.bytes); \
+	EXPECT_EQ((before)->session_handles, __rpt_now.session_handles); \
+} while (0)
+
+/* The calling user's charged bytes, or 0. */
+static inline uint64_t rpt_user_bytes(struct rp_pool *p)
+{
+	struct rp_stats st;
+
+	return rp_stats(p, &st) ? 0 : st.user_bytes;
+}
+
+/*
+ * What creating an object of @size bytes and @nslots slots costs its
+ * user, with its handle (measured: made and put again), or 0.
+ */
+static inline uint64_t rpt_cost_of_create(struct rp_pool *p, uint64_t size,
+					  uint32_t nslots)
+{
+	uint64_t before = rpt_user_bytes(p), after;
+	rp_handle_t h;
+
+	if (rp_create(p, size, nslots, 0, &h))
+		return 0;
+	after = rpt_user_bytes(p);
+	rp_put(p, h);
+	return after - before;
+}
+
+/* What one more handle costs (measured with a dup of @h), or 0. */
+static inline uint64_t rpt_cost_of_handle(struct rp_pool *p, rp_handle_t h)
+{
+	uint64_t before = rpt_user_bytes(p), after;
+	rp_handle_t d;
+
+	if (rp_dup(p, h, &d))
+		return 0;
+	after = rpt_user_bytes(p);
+	rp_put(p, d);
+	return after - before;
+}
 
 /* Expect the counters to have moved by exactly these amounts. */
 #define EXPECT_POOL_DELTA(p, before, d_objects, d_bytes, d_handles) do { \
@@ -533,6 +588,212 @@ static inline uint64_t rpt_seed(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return ((uint64_t)ts.tv_sec * 1000000007ULL) ^ ts.tv_nsec ^
 	       ((uint64_t)getpid() << 32);
+}
+
+/* ---- Users, kernel memory, module parameters, test hooks ---- */
+
+/* Two unprivileged users for the multi-user tests (no account needed). */
+#define RPT_UID_A	1000
+#define RPT_UID_B	1001
+
+/*
+ * Run @fn(@arg) in a child process as @uid (real, effective and saved, and
+ * the same gid): the child opens its own sessions, so they are @uid's.
+ * Returns the child's pid; rpt_wait() it for fn's return value (0-255).
+ */
+static inline pid_t rpt_spawn_as(uid_t uid, int (*fn)(void *arg), void *arg)
+{
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	if (setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+		_exit(250);
+	_exit(fn(arg) & 0xff);
+}
+
+/* rpt_spawn_as(), and wait: fn's return value, or -1. */
+static inline int rpt_run_as(uid_t uid, int (*fn)(void *arg), void *arg)
+{
+	pid_t pid = rpt_spawn_as(uid, fn, arg);
+
+	return pid < 0 ? -1 : rpt_wait(pid);
+}
+
+/* Memory shared with children (MAP_SHARED | MAP_ANONYMOUS), zeroed. */
+static inline void *rpt_shared(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* A field of /proc/meminfo in KiB ("MemFree"), or -1. */
+static inline long rpt_meminfo_kb(const char *field)
+{
+	size_t n = strlen(field);
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, n) && line[n] == ':') {
+			kb = strtol(line + n + 1, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kb;
+}
+
+/*
+ * Save module parameters when the program starts; rpt_params_restore()
+ * puts them back (each test's teardown), and once more at exit in case a
+ * test process was killed before its teardown. Declare once per program:
+ * RPT_SAVE_PARAMS("max_user_bytes", "gc_threshold");
+ */
+#define RPT_SAVE_PARAMS(...)						\
+static const char *const rpt_saved_names[] = { __VA_ARGS__ };		\
+static char rpt_saved_vals[ARRAY_SIZE(rpt_saved_names)][64];		\
+static bool rpt_have_saved;						\
+static int rpt_params_restore(void)					\
+{									\
+	unsigned int i;							\
+	int ret = 0;							\
+									\
+	for (i = 0; rpt_have_saved && i < ARRAY_SIZE(rpt_saved_names); i++) \
+		if (rpt_param_set(rpt_saved_names[i], rpt_saved_vals[i]))	\
+			ret = -1;					\
+	return ret;							\
+}									\
+static void __attribute__((constructor)) rpt_params_save(void)		\
+{									\
+	unsigned int i;							\
+									\
+	for (i = 0; i < ARRAY_SIZE(rpt_saved_names); i++)		\
+		if (rpt_param_get(rpt_saved_names[i], rpt_saved_vals[i],	\
+				  sizeof(rpt_saved_vals[i])))		\
+			return;						\
+	rpt_have_saved = true;						\
+}									\
+static void __attribute__((destructor)) rpt_params_at_exit(void)	\
+{									\
+	if (getpid() == rpt_main_pid)					\
+		rpt_params_restore();					\
+}
+
+/* The harness's own process: test processes are its children. */
+static pid_t rpt_main_pid;
+static void __attribute__((constructor(101))) rpt_note_main_pid(void)
+{
+	rpt_main_pid = getpid();
+}
+
+/* The module is a test build with delay points (REFPOOL_FEAT_TEST_HOOKS). */
+static inline bool rpt_have_hooks(struct rp_pool *p)
+{
+	struct refpool_version v;
+
+	memset(&v, 0, sizeof(v));
+	return ioctl(rp_fd(p), REFPOOL_IOC_VERSION, &v) == 0 &&
+	       (v.features & REFPOOL_FEAT_TEST_HOOKS);
+}
+
+#define RPT_HOOKS_FILE	"/sys/kernel/debug/refpool/hooks"
+
+/* The next @count calls that pass delay point @name wait there @ms. */
+static inline int rpt_hook_arm(const char *name, unsigned int ms,
+			       unsigned int count)
+{
+	char buf[64];
+	int fd, n, ret = 0;
+
+	n = snprintf(buf, sizeof(buf), "%s %u %u", name, ms, count);
+	fd = open(RPT_HOOKS_FILE, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, buf, n) != n)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* How many calls have reached delay point @name so far, or -errno. */
+static inline long rpt_hook_hits(const char *name)
+{
+	char line[128], hook[64];
+	unsigned int ms, count;
+	unsigned long hits;
+	long ret = -ENOENT;
+	FILE *f = fopen(RPT_HOOKS_FILE, "re");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %u %u %lu", hook, &ms, &count, &hits) == 4 &&
+		    !strcmp(hook, name))
+			ret = hits;
+	fclose(f);
+	return ret;
+}
+
+/* Wait until delay point @name has been reached more than @hits times. */
+static inline int rpt_hook_wait(const char *name, long hits, int timeout_ms)
+{
+	uint64_t t0 = rpt_now_ms();
+	long now;
+
+	while ((now = rpt_hook_hits(name)) <= hits) {
+		if (now < 0)
+			return now;
+		if (rpt_now_ms() - t0 > (uint64_t)timeout_ms)
+			return -ETIMEDOUT;
+		rpt_sleep_us(2000);
+	}
+	return 0;
+}
+
+/*
+ * Wait until process @pid is inside kernel function @sym (its
+ * /proc/PID/stack names it), e.g. sleeping in a wait. 0 or -ETIMEDOUT.
+ */
+static inline int rpt_wait_in_kernel(pid_t pid, const char *sym,
+				     int timeout_ms)
+{
+	uint64_t t0 = rpt_now_ms();
+	char path[64], buf[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stack", pid);
+	for (;;) {
+		n = -1;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+		}
+		if (n >= 0) {
+			buf[n] = '\0';
+			if (strstr(buf, sym))
+				return 0;
+		}
+		if (rpt_now_ms() - t0 > (uint64_t)timeout_ms)
+			return -ETIMEDOUT;
+		rpt_sleep_us(5000);
+	}
+}
+
+/* Run the calling thread on one CPU only. */
+static inline int rpt_pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
 }
 
 #endif /* REFPOOL_TEST_H */
