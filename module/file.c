@@ -15,6 +15,7 @@
  * Copyright (C) 2026 The refpool authors
  */
 #include <linux/anon_inodes.h>
+#include <linux/compat.h>
 #include <linux/cred.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -219,6 +220,25 @@ static struct file *rp_map_file(struct rp_session *s, struct rp_object *obj)
 	return file;
 }
 
+/*
+ * Write an address to the caller, pointer-sized: a 32-bit process's
+ * pointer is 4 bytes. With @probe, write back what is there instead: the
+ * check that the pointer can be written, changing nothing.
+ */
+static int rp_put_addr(void __user *uaddr, unsigned long addr, bool probe)
+{
+	u64 __user *p64 = uaddr;
+	u32 __user *p32 = uaddr;
+	u64 v64 = addr;
+	u32 v32 = addr;
+
+	if (in_compat_syscall())
+		return (probe && get_user(v32, p32)) || put_user(v32, p32) ?
+		       -EFAULT : 0;
+	return (probe && get_user(v64, p64)) || put_user(v64, p64) ?
+	       -EFAULT : 0;
+}
+
 /**
  * rp_file_map - map a handle's object into the caller, as mmap() of its
  * exported file would (REFPOOL_IOC_MAP)
@@ -234,12 +254,12 @@ static struct file *rp_map_file(struct rp_session *s, struct rp_object *obj)
  * -ENOMEM, -EFAULT, or what vm_mmap() says.
  */
 long rp_file_map(struct rp_session *s, u32 handle, bool writable,
-		 u64 __user *uaddr)
+		 void __user *uaddr)
 {
 	struct rp_object *obj;
 	unsigned long mapped;
 	struct file *file;
-	u64 size, addr;
+	u64 size;
 
 	obj = rp_handle_get(s, handle, true);
 	if (!obj)
@@ -251,7 +271,7 @@ long rp_file_map(struct rp_session *s, u32 handle, bool writable,
 	 * thread can still make the last write fail, and then the mapping is
 	 * undone (pages it made stay, the caller's).
 	 */
-	if (!size || get_user(addr, uaddr) || put_user(addr, uaddr)) {
+	if (!size || rp_put_addr(uaddr, 0, true)) {
 		rp_object_put(obj);
 		return size ? -EFAULT : -EINVAL;
 	}
@@ -264,9 +284,8 @@ long rp_file_map(struct rp_session *s, u32 handle, bool writable,
 	fput(file);
 	if (IS_ERR_VALUE(mapped))
 		return (long)mapped;
-	addr = mapped;
-	if (put_user(addr, uaddr)) {
-		vm_munmap(addr, size);
+	if (rp_put_addr(uaddr, mapped, false)) {
+		vm_munmap(mapped, size);
 		return -EFAULT;
 	}
 	return 0;

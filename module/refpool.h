@@ -381,7 +381,7 @@ int rp_batch(struct rp_session *s, u64 uops, u32 count, u32 op_size);
 struct file *rp_file_export(struct rp_object *obj);
 struct rp_object *rp_file_import(int fd);
 long rp_file_map(struct rp_session *s, u32 handle, bool writable,
-		 u64 __user *uaddr);
+		 void __user *uaddr);
 
 /* token.c: 128-bit names, weak unless pinned. */
 #define RP_TOKEN_SIZE	16

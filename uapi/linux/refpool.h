@@ -473,7 +473,10 @@ struct refpool_batch {
  * @prot: PROT_READ, or PROT_READ | PROT_WRITE
  * @flags: must be zero
  * @pad: must be zero
- * @addr_ptr: user pointer to a __u64 that receives the mapping's address
+ * @addr_ptr: user pointer to a pointer-sized value that receives the
+ *            mapping's address: a __u64, or a __u32 for a 32-bit caller on
+ *            a 64-bit kernel (so that a library can pass its caller's
+ *            void ** through)
  *
  * Maps the whole object, MAP_SHARED, as mmap() of its exported file does
  * (the mapping keeps the object alive); an empty object is -EINVAL. If the

@@ -209,26 +209,10 @@ RP_EXPORT int rp_map(struct rp_pool *p, rp_handle_t h, int prot, void **addr)
 
 	if (!p)
 		return -EINVAL;
-#if UINTPTR_MAX == UINT64_MAX
-	/* The kernel writes the address, a __u64, to the caller's pointer. */
+	/* The kernel writes a pointer-sized address to the caller's pointer. */
 	args.addr_ptr = RP_PTR(addr);
 	ret = rp_ioctl(p, REFPOOL_IOC_MAP, &args);
 	rp_written(ret, addr, sizeof(*addr));
-#else
-	{
-		/*
-		 * A pointer is narrower than the kernel's __u64 here: take the
-		 * address into one, then store it (C's rule for @addr).
-		 */
-		__u64 a = 0;
-
-		args.addr_ptr = RP_PTR(&a);
-		ret = rp_ioctl(p, REFPOOL_IOC_MAP, &args);
-		rp_written(ret, &a, sizeof(a));
-		if (ret == 0)
-			*addr = (void *)(uintptr_t)a;
-	}
-#endif
 	if (ret == 0)
 		rp_map_written(p, h, *addr);
 	return ret;
