@@ -12,7 +12,7 @@
 # boots; KDIR= overrides. scripts/env.sh knows the paths; scripts/setup
 # installs what is missing.
 
-VERSION := 0.1.0
+VERSION := 0.2.0
 SOVERSION := 0
 
 PREFIX ?= /usr/local
@@ -31,7 +31,7 @@ USER_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow \
 	-Iuapi -Iuserspace/include $(CFLAGS)
 
 LIB_SRCS := userspace/lib/refpool.c userspace/lib/share.c userspace/lib/token.c \
-	userspace/lib/model.c userspace/lib/strerror.c userspace/lib/uaccess.c
+	userspace/lib/model.c userspace/lib/events.c userspace/lib/strerror.c
 LIB_OBJS := $(LIB_SRCS:.c=.o)
 LIB_A := userspace/lib/librefpool.a
 LIB_SO := userspace/lib/librefpool.so.$(VERSION)
@@ -99,13 +99,10 @@ install: lib cli
 	$(call make_pc,$(DESTDIR)$(LIBDIR)/pkgconfig/refpool.pc)
 	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/refpool.pc
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/refpoolctl
-	install -D -m 644 userspace/lib/librefpool.supp \
-		$(DESTDIR)$(PREFIX)/share/refpool/librefpool.supp
 
 uninstall:
 	rm -f $(DESTDIR)$(INCLUDEDIR)/refpool.h $(DESTDIR)$(LIBDIR)/librefpool.* \
-	      $(DESTDIR)$(LIBDIR)/pkgconfig/refpool.pc $(DESTDIR)$(BINDIR)/refpoolctl \
-	      $(DESTDIR)$(PREFIX)/share/refpool/librefpool.supp
+	      $(DESTDIR)$(LIBDIR)/pkgconfig/refpool.pc $(DESTDIR)$(BINDIR)/refpoolctl
 
 # Set-up installs from Debian's packages and needs root; it is quick when
 # everything is there already.

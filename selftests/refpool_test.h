@@ -406,15 +406,19 @@ static inline int rpt_socketpair(int sv[2])
 	return socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) ? -errno : 0;
 }
 
-/* Send one byte carrying @nfds file descriptors (SCM_RIGHTS). */
-static inline int rpt_send_fds(int sock, const int *fds, int nfds)
+/*
+ * Send @len bytes (0 or 1) carrying @nfds file descriptors (SCM_RIGHTS);
+ * 0 bytes is what a hostile peer may send on a SEQPACKET or DGRAM socket.
+ */
+static inline int rpt_send_fds_len(int sock, const int *fds, int nfds,
+				   size_t len)
 {
 	union {
 		char buf[CMSG_SPACE(4 * sizeof(int))];
 		struct cmsghdr align;
 	} control;
 	char byte = 'F';
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct iovec iov = { .iov_base = &byte, .iov_len = len };
 	struct msghdr msg = {
 		.msg_iov = &iov,
 		.msg_iovlen = 1,
@@ -423,7 +427,7 @@ static inline int rpt_send_fds(int sock, const int *fds, int nfds)
 	};
 	struct cmsghdr *cmsg;
 
-	if (nfds < 1 || nfds > 4)
+	if (nfds < 1 || nfds > 4 || len > 1)
 		return -EINVAL;
 	memset(&control, 0, sizeof(control));
 	cmsg = CMSG_FIRSTHDR(&msg);
@@ -431,7 +435,13 @@ static inline int rpt_send_fds(int sock, const int *fds, int nfds)
 	cmsg->cmsg_type = SCM_RIGHTS;
 	cmsg->cmsg_len = CMSG_LEN(nfds * sizeof(int));
 	memcpy(CMSG_DATA(cmsg), fds, nfds * sizeof(int));
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+	return sendmsg(sock, &msg, MSG_NOSIGNAL) == (ssize_t)len ? 0 : -errno;
+}
+
+/* Send one byte carrying @nfds file descriptors, as rp_send() does. */
+static inline int rpt_send_fds(int sock, const int *fds, int nfds)
+{
+	return rpt_send_fds_len(sock, fds, nfds, 1);
 }
 
 static inline int rpt_send_fd(int sock, int fd)

@@ -484,22 +484,6 @@ TEST_F(bad_token_str, einval)
 	EXPECT_TOKEN_EQ(&orig, &self->tok);
 }
 
-TEST_F(tokens, token_str_null_pointers_efault)
-{
-	rp_token_t tok, orig;
-	char text[33] = "unchanged";
-
-	memset(&tok, 0x11, sizeof(tok));
-	orig = tok;
-	EXPECT_EQ(-EFAULT, rp_token_to_str(NULL, text));
-	EXPECT_EQ(-EFAULT, rp_token_to_str(&tok, NULL));
-	EXPECT_STREQ("unchanged", text);
-	EXPECT_EQ(-EFAULT, rp_token_from_str(NULL, &tok));
-	EXPECT_EQ(-EFAULT, rp_token_from_str("00112233445566778899aabbccddeeff",
-					     NULL));
-	EXPECT_TOKEN_EQ(&orig, &tok);
-}
-
 /* ---- Pins ---- */
 
 TEST_F(tokens, pin_adds_one_reference)

@@ -26,7 +26,7 @@ check() {
 }
 
 echo "TAP version 13"
-echo "1..18"
+echo "1..24"
 
 tok=$(echo "shared from a shell" | "$ctl" publish)
 check publish_prints_a_token sh -c "echo '$tok' | grep -Eq '^[0-9a-f]{32}$'"
@@ -45,6 +45,33 @@ check stats_json sh -c "'$ctl' --json stats | grep -q '\"objects\": 0'"
 check gc_json sh -c "'$ctl' --json gc | grep -q collected"
 check watch_counts sh -c "[ \$('$ctl' watch 2 | wc -l) -eq 2 ]"
 check debugfs_summary grep -q '^objects 0$' "$dbg/summary"
+
+# Options anywhere, as getopt permutes them; -- ends them.
+check json_after_the_command sh -c "'$ctl' stats --json | grep -q '\"objects\": 0'"
+check double_dash_ends_options sh -c "'$ctl' info -- --json; [ \$? -eq 1 ]"
+check unknown_option_exit_2 sh -c "'$ctl' stats --frobnicate; [ \$? -eq 2 ]"
+
+t3=$("$ctl" create 24)
+check pins_lists_the_pin sh -c "'$ctl' pins | grep -q '^$t3 .* 24\$'"
+check pins_json sh -c "'$ctl' pins --json | python3 -c 'import json, sys; \
+assert [p for p in json.load(sys.stdin) if p[\"token\"] == \"$t3\" and p[\"size\"] == 24]'"
+"$ctl" put "$t3" >/dev/null 2>&1
+
+# A process whose name holds a quote, a backslash, a space, a control byte
+# and a byte that is not UTF-8 holds a handle: ls --json stays valid JSON,
+# with the name escaped (the bad byte as U+FFFD).
+check json_escapes_process_names python3 - "$top/userspace/lib/librefpool.so.0" "$ctl" <<'EOF'
+import ctypes, json, subprocess, sys
+ctypes.CDLL(None).prctl(15, b'q"b\\ c\x01\xff', 0, 0, 0)  # PR_SET_NAME
+lib = ctypes.CDLL(sys.argv[1])
+pool, h = ctypes.c_void_p(), ctypes.c_uint32()
+assert lib.rp_open(ctypes.byref(pool)) == 0
+assert lib.rp_create(pool, ctypes.c_uint64(8), 0, 0, ctypes.byref(h)) == 0
+objs = json.loads(subprocess.run([sys.argv[2], "ls", "--json"], check=True,
+                                 capture_output=True).stdout)
+comms = [x["comm"] for o in objs for x in o["holders"]]
+assert 'q"b\\ c\x01\ufffd' in comms, comms
+EOF
 
 tr=/sys/kernel/debug/tracing
 if [ -d "$tr/events/refpool" ]; then

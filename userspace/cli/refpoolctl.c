@@ -5,20 +5,27 @@
  * A shell script shares an object through a pinned token: `publish` stores
  * a file (or stdin) as a sealed object whose token owns a reference, so it
  * outlives this process; any process of the same IPC namespace can `cat`
- * it; `put` drops the pin, and the object goes with its last reference.
+ * it; `put` drops the pin, and the object goes with its last reference;
+ * `pins` lists the calling user's.
  *
  * `ls` and `show` read the module's debugfs files (root only): they list
  * every object, and which processes hold handles to it.
+ *
+ * Options may come anywhere on the line, as getopt permutes them (`stats
+ * --json` and `--json stats` are the same); `--` ends them. JSON goes
+ * through one writer that escapes every string: process names and other
+ * text from the system may hold quotes, backslashes and control bytes.
  *
  * Exit status: 0 success, 1 the call failed (message on stderr), 2 usage.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <linux/refpool.h>
@@ -26,68 +33,243 @@
 
 #define MAX_INPUT_DEFAULT (64ULL << 20)
 #define DEBUGFS_DIR "/sys/kernel/debug/refpool"
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- JSON: the one writer ------------------------------------------------ */
+
+#define JSON_MAX_DEPTH 8
+
+/*
+ * A JSON document on stdout, built value by value: objects and arrays
+ * nest, members are "key": value. @first[d] says whether depth d has had a
+ * member yet (for the commas); a document ends with a newline.
+ */
+struct json {
+	int depth;
+	bool first[JSON_MAX_DEPTH];
+};
+
+/* One byte of a string as JSON wants it: escaped if it must be. */
+static void json_escape_byte(unsigned char ch)
+{
+	switch (ch) {
+	case '"':
+		fputs("\\\"", stdout);
+		break;
+	case '\\':
+		fputs("\\\\", stdout);
+		break;
+	case '\n':
+		fputs("\\n", stdout);
+		break;
+	case '\t':
+		fputs("\\t", stdout);
+		break;
+	case '\r':
+		fputs("\\r", stdout);
+		break;
+	default:
+		if (ch < 0x20 || ch == 0x7f)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+}
+
+/* Length of the valid UTF-8 sequence at @s (1 to 4), or 0 if it is not. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2;
+		cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* Overlong forms, surrogates and what lies past Unicode. */
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+	    (n == 4 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) ||
+	    cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/* A JSON string: valid UTF-8 passes, a byte that is not becomes U+FFFD. */
+static void json_string(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	putchar('"');
+	while (*s) {
+		size_t n = utf8_len(s);
+
+		if (n == 0) {
+			fputs("\\ufffd", stdout);
+			s++;
+		} else if (n == 1) {
+			json_escape_byte(*s++);
+		} else {
+			fwrite(s, 1, n, stdout);
+			s += n;
+		}
+	}
+	putchar('"');
+}
+
+/* Before any value: the comma and the key a member needs. */
+static void json_member(struct json *j, const char *key)
+{
+	if (j->depth > 0) {
+		if (!j->first[j->depth])
+			fputs(", ", stdout);
+		j->first[j->depth] = false;
+	}
+	if (key) {
+		json_string(key);
+		fputs(": ", stdout);
+	}
+}
+
+static void json_open(struct json *j, const char *key, char bracket)
+{
+	json_member(j, key);
+	putchar(bracket);
+	if (j->depth + 1 < JSON_MAX_DEPTH)
+		j->depth++;
+	j->first[j->depth] = true;
+}
+
+static void json_close(struct json *j, char bracket)
+{
+	putchar(bracket);
+	if (j->depth > 0)
+		j->depth--;
+	if (j->depth == 0)
+		putchar('\n');
+}
+
+static void json_u64(struct json *j, const char *key, uint64_t v)
+{
+	json_member(j, key);
+	printf("%" PRIu64, v);
+}
+
+static void json_bool(struct json *j, const char *key, bool v)
+{
+	json_member(j, key);
+	fputs(v ? "true" : "false", stdout);
+}
+
+static void json_str(struct json *j, const char *key, const char *s)
+{
+	json_member(j, key);
+	json_string(s);
+}
+
+/* ---- Commands -------------------------------------------------------------- */
+
+struct ctl {
+	struct rp_pool *pool;
+	bool json;
+	int argc;
+	char **argv;
+};
 
 struct field {
 	const char *name;
 	uint64_t value;
 };
 
-struct ctl {
-	struct rp_pool *pool;
-	int json;
-	int argc;
-	char **argv;
-};
-
-static void print_fields(const struct field *f, size_t n, int json)
+/* Named numbers: one JSON object, or "name value" lines. */
+static void print_fields(const struct ctl *c, const struct field *f, size_t n)
 {
+	struct json j = { 0 };
 	size_t i;
 
-	if (json)
-		putchar('{');
-	for (i = 0; i < n; i++) {
-		if (json)
-			printf("%s\"%s\": %" PRIu64, i ? ", " : "", f[i].name,
-			       f[i].value);
-		else
+	if (!c->json) {
+		for (i = 0; i < n; i++)
 			printf("%-20s %" PRIu64 "\n", f[i].name, f[i].value);
+		return;
 	}
-	if (json)
-		printf("}\n");
+	json_open(&j, NULL, '{');
+	for (i = 0; i < n; i++)
+		json_u64(&j, f[i].name, f[i].value);
+	json_close(&j, '}');
 }
+
+/*
+ * Every counter of struct rp_stats, in its order (scripts/check-stats-layout
+ * holds this table to the uapi's struct refpool_stats).
+ */
+#define STAT(f) { #f, offsetof(struct rp_stats, f) }
+static const struct stat_field {
+	const char *name;
+	size_t offset;
+} stat_fields[] = {
+	STAT(objects),
+	STAT(bytes),
+	STAT(interned),
+	STAT(intern_hits),
+	STAT(gc_runs),
+	STAT(gc_collected),
+	STAT(session_handles),
+	STAT(max_objects),
+	STAT(max_bytes),
+	STAT(max_object_size),
+	STAT(max_slots),
+	STAT(max_user_bytes),
+	STAT(user_bytes),
+	STAT(intern_bytes_saved),
+	STAT(gc_time_ns),
+	STAT(user_objects),
+	STAT(max_user_objects),
+	STAT(user_pins),
+	STAT(session_watches),
+	STAT(session_events),
+	STAT(dmabufs),
+};
+#undef STAT
+
+_Static_assert(ARRAY_SIZE(stat_fields) * sizeof(uint64_t) ==
+	       sizeof(struct rp_stats), "every counter is in stat_fields");
 
 static int cmd_stats(struct ctl *c)
 {
+	struct field f[ARRAY_SIZE(stat_fields)];
 	struct rp_stats st;
+	size_t i;
 	int ret = rp_stats(c->pool, &st);
 
 	if (ret < 0)
 		return ret;
-	const struct field f[] = {
-		{ "objects", st.objects },
-		{ "bytes", st.bytes },
-		{ "interned", st.interned },
-		{ "intern_hits", st.intern_hits },
-		{ "intern_bytes_saved", st.intern_bytes_saved },
-		{ "gc_runs", st.gc_runs },
-		{ "gc_collected", st.gc_collected },
-		{ "gc_time_ns", st.gc_time_ns },
-		{ "user_bytes", st.user_bytes },
-		{ "max_objects", st.max_objects },
-		{ "max_bytes", st.max_bytes },
-		{ "max_object_size", st.max_object_size },
-		{ "max_slots", st.max_slots },
-		{ "max_user_bytes", st.max_user_bytes },
-	};
-	print_fields(f, sizeof(f) / sizeof(f[0]), c->json);
+	for (i = 0; i < ARRAY_SIZE(stat_fields); i++) {
+		f[i].name = stat_fields[i].name;
+		memcpy(&f[i].value, (const char *)&st + stat_fields[i].offset,
+		       sizeof(uint64_t));
+	}
+	print_fields(c, f, ARRAY_SIZE(f));
 	return 0;
 }
 
 static int cmd_version(struct ctl *c)
 {
-	struct refpool_version v;
+	struct refpool_version v = { .major = 0 };
 
-	memset(&v, 0, sizeof(v));
 	if (ioctl(rp_fd(c->pool), REFPOOL_IOC_VERSION, &v) < 0)
 		return -errno;
 	const struct field f[] = {
@@ -95,7 +277,7 @@ static int cmd_version(struct ctl *c)
 		{ "abi_minor", v.minor },
 		{ "features", v.features },
 	};
-	print_fields(f, sizeof(f) / sizeof(f[0]), c->json);
+	print_fields(c, f, ARRAY_SIZE(f));
 	return 0;
 }
 
@@ -107,7 +289,7 @@ static int cmd_gc(struct ctl *c)
 	if (ret < 0)
 		return ret;
 	const struct field f[] = { { "collected", collected } };
-	print_fields(f, 1, c->json);
+	print_fields(c, f, 1);
 	return 0;
 }
 
@@ -144,14 +326,37 @@ static int slurp(FILE *in, uint64_t max, char **out, uint64_t *len)
 	return 0;
 }
 
+/* Pin @h and print its token (and @size, in JSON). */
+static int pin_and_print(struct ctl *c, rp_handle_t h, uint64_t size)
+{
+	struct json j = { 0 };
+	rp_token_t tok;
+	char str[33];
+	int ret;
+
+	/* The pin keeps the object once this session ends. */
+	ret = rp_pin(c->pool, h, &tok);
+	if (ret < 0)
+		return ret;
+	rp_token_to_str(&tok, str);
+	if (!c->json) {
+		printf("%s\n", str);
+		return 0;
+	}
+	json_open(&j, NULL, '{');
+	json_str(&j, "token", str);
+	json_u64(&j, "size", size);
+	json_close(&j, '}');
+	return 0;
+}
+
 static int cmd_publish(struct ctl *c)
 {
 	const char *path = c->argc > 0 ? c->argv[0] : "-";
 	struct rp_stats st;
 	rp_handle_t h;
-	rp_token_t tok;
-	char str[33], *data;
 	uint64_t len;
+	char *data;
 	FILE *in;
 	int ret;
 
@@ -173,23 +378,14 @@ static int cmd_publish(struct ctl *c)
 	free(data);
 	if (ret < 0)
 		return ret;
-	/* The pin keeps the object once this session ends. */
-	ret = rp_pin(c->pool, h, &tok);
-	if (ret < 0)
-		return ret;
-	rp_token_to_str(&tok, str);
-	if (c->json)
-		printf("{\"token\": \"%s\", \"size\": %" PRIu64 "}\n", str, len);
-	else
-		printf("%s\n", str);
-	return 0;
+	return pin_and_print(c, h, len);
 }
 
 static int lookup_arg(struct ctl *c, rp_token_t *tok, rp_handle_t *h)
 {
 	int ret;
 
-	if (c->argc != 1)
+	if (c->argc < 1)
 		return -EINVAL;
 	ret = rp_token_from_str(c->argv[0], tok);
 	if (ret < 0)
@@ -238,52 +434,51 @@ static int cmd_info(struct ctl *c)
 		{ "nslots", info.nslots },
 		{ "flags", info.flags },
 	};
-	print_fields(f, sizeof(f) / sizeof(f[0]), c->json);
+	print_fields(c, f, ARRAY_SIZE(f));
+	return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+	unsigned long long x;
+	char *end;
+
+	errno = 0;
+	x = strtoull(s, &end, 0);
+	if (errno || *end || end == s || *s == '-')
+		return -EINVAL;
+	*v = x;
 	return 0;
 }
 
 static int cmd_create(struct ctl *c)
 {
-	char str[33], *end;
-	unsigned long long size;
-	rp_token_t tok;
+	uint64_t size;
 	rp_handle_t h;
 	int ret;
 
-	errno = 0;
-	size = strtoull(c->argv[0], &end, 0);
-	if (errno || *end || end == c->argv[0])
-		return -EINVAL;
+	ret = parse_u64(c->argv[0], &size);
+	if (ret < 0)
+		return ret;
 	ret = rp_create(c->pool, size, 0, 0, &h);
 	if (ret < 0)
 		return ret;
-	ret = rp_pin(c->pool, h, &tok);
-	if (ret < 0)
-		return ret;
-	rp_token_to_str(&tok, str);
-	if (c->json)
-		printf("{\"token\": \"%s\", \"size\": %llu}\n", str, size);
-	else
-		printf("%s\n", str);
-	return 0;
+	return pin_and_print(c, h, size);
 }
 
 static int cmd_write(struct ctl *c)
 {
-	unsigned long long off = 0;
+	uint64_t off = 0, len;
 	rp_token_t tok;
 	rp_handle_t h;
-	uint64_t len;
-	char *data, *end;
+	char *data;
 	int64_t n;
 	int ret;
 
 	if (c->argc == 2) {
-		errno = 0;
-		off = strtoull(c->argv[1], &end, 0);
-		if (errno || *end || end == c->argv[1])
-			return -EINVAL;
-		c->argc = 1;
+		ret = parse_u64(c->argv[1], &off);
+		if (ret < 0)
+			return ret;
 	}
 	ret = lookup_arg(c, &tok, &h);
 	if (ret < 0)
@@ -296,39 +491,70 @@ static int cmd_write(struct ctl *c)
 	return n < 0 ? (int)n : 0;
 }
 
-/* Which pids hold a handle to object @id, from debugfs' handles file. */
-static void print_holders(FILE *handles, uint64_t id, int json)
+/*
+ * One line of debugfs' handles file, "pid comm handle id": the comm is
+ * what lies between the first field and the last two, spaces and all.
+ */
+static bool parse_holder(char *line, int *pid, char **comm,
+			 unsigned long *handle, unsigned long long *id)
 {
-	char line[256], comm[64];
+	char *first, *last, *end;
+
+	line[strcspn(line, "\n")] = '\0';
+	first = strchr(line, ' ');
+	last = strrchr(line, ' ');
+	if (!first || !last || last == first)
+		return false;
+	*last = '\0';
+	end = strrchr(line, ' ');
+	if (!end || end == first || sscanf(line, "%d", pid) != 1 ||
+	    sscanf(end + 1, "%lu", handle) != 1 ||
+	    sscanf(last + 1, "%llu", id) != 1)
+		return false;
+	*end = '\0';
+	*comm = first + 1;
+	return true;
+}
+
+/* Which processes hold a handle to object @id, from debugfs' handles file. */
+static void print_holders(const struct ctl *c, struct json *j, FILE *handles,
+			  uint64_t id)
+{
 	unsigned long long hid;
 	unsigned long handle;
+	char line[512], *comm;
 	int pid, n = 0;
 
 	rewind(handles);
 	if (!fgets(line, sizeof(line), handles))
 		return;
 	while (fgets(line, sizeof(line), handles)) {
-		if (sscanf(line, "%d %63s %lu %llu", &pid, comm, &handle,
-			   &hid) != 4 || hid != id)
+		if (!parse_holder(line, &pid, &comm, &handle, &hid) ||
+		    hid != id)
 			continue;
-		if (json)
-			printf("%s{\"pid\": %d, \"comm\": \"%s\", \"handle\": %lu}",
-			       n ? ", " : "", pid, comm, handle);
-		else
+		if (c->json) {
+			json_open(j, NULL, '{');
+			json_u64(j, "pid", (uint64_t)pid);
+			json_str(j, "comm", comm);
+			json_u64(j, "handle", handle);
+			json_close(j, '}');
+		} else {
 			printf("%s%d/%s", n ? "," : "", pid, comm);
+		}
 		n++;
 	}
-	if (!n && !json)
+	if (!n && !c->json)
 		printf("-");
 }
 
 /* List objects (all, or the one with id @want) with their holders. */
-static int list_objects(struct ctl *c, int want_one, uint64_t want)
+static int list_objects(struct ctl *c, bool want_one, uint64_t want)
 {
 	FILE *objs = fopen(DEBUGFS_DIR "/objects", "r");
 	FILE *handles = fopen(DEBUGFS_DIR "/handles", "r");
 	unsigned long long id, size;
 	unsigned int refs, flags, nslots, links;
+	struct json j = { 0 };
 	char line[256];
 	int n = 0, ret = 0;
 
@@ -339,12 +565,13 @@ static int list_objects(struct ctl *c, int want_one, uint64_t want)
 		goto out;
 	}
 	if (c->json)
-		printf("[");
+		json_open(&j, NULL, '[');
 	else
 		printf("%-10s %12s %6s %-16s %6s %6s %s\n", "ID", "SIZE",
 		       "REFS", "FLAGS", "SLOTS", "LINKS", "HOLDERS");
+	/* The header line. */
 	if (!fgets(line, sizeof(line), objs))
-		goto out;
+		line[0] = '\0';
 	while (fgets(line, sizeof(line), objs)) {
 		if (sscanf(line, "%llu %llu %u %x %u %u", &id, &size, &refs,
 			   &flags, &nslots, &links) != 6)
@@ -352,27 +579,30 @@ static int list_objects(struct ctl *c, int want_one, uint64_t want)
 		if (want_one && id != want)
 			continue;
 		if (c->json) {
-			printf("%s{\"id\": %llu, \"size\": %llu, \"refs\": %u, "
-			       "\"sealed\": %s, \"interned\": %s, \"nslots\": %u, "
-			       "\"links\": %u, \"holders\": [", n ? ", " : "",
-			       id, size, refs,
-			       flags & RP_SEALED ? "true" : "false",
-			       flags & RP_INTERNED ? "true" : "false",
-			       nslots, links);
-			print_holders(handles, id, 1);
-			printf("]}");
+			json_open(&j, NULL, '{');
+			json_u64(&j, "id", id);
+			json_u64(&j, "size", size);
+			json_u64(&j, "refs", refs);
+			json_bool(&j, "sealed", flags & REFPOOL_OBJ_SEALED);
+			json_bool(&j, "interned", flags & REFPOOL_OBJ_INTERNED);
+			json_u64(&j, "nslots", nslots);
+			json_u64(&j, "links", links);
+			json_open(&j, "holders", '[');
+			print_holders(c, &j, handles, id);
+			json_close(&j, ']');
+			json_close(&j, '}');
 		} else {
 			printf("%-10llu %12llu %6u %-16s %6u %6u ", id, size,
-			       refs, flags & RP_INTERNED ? "sealed,interned" :
-			       flags & RP_SEALED ? "sealed" : "-", nslots,
+			       refs, flags & REFPOOL_OBJ_INTERNED ? "sealed,interned" :
+			       flags & REFPOOL_OBJ_SEALED ? "sealed" : "-", nslots,
 			       links);
-			print_holders(handles, id, 0);
+			print_holders(c, &j, handles, id);
 			printf("\n");
 		}
 		n++;
 	}
 	if (c->json)
-		printf("]\n");
+		json_close(&j, ']');
 	if (want_one && !n)
 		ret = -ENOENT;
 out:
@@ -385,50 +615,50 @@ out:
 
 static int cmd_ls(struct ctl *c)
 {
-	return list_objects(c, 0, 0);
+	return list_objects(c, false, 0);
 }
 
 static int cmd_show(struct ctl *c)
 {
-	unsigned long long id;
-	char *end;
+	uint64_t id;
 
-	errno = 0;
-	id = strtoull(c->argv[0], &end, 0);
-	if (errno || *end || end == c->argv[0] || !id)
+	if (parse_u64(c->argv[0], &id) < 0 || !id)
 		return -EINVAL;
-	return list_objects(c, 1, id);
+	return list_objects(c, true, id);
 }
 
 static int cmd_watch(struct ctl *c)
 {
-	long count = c->argc > 0 ? strtol(c->argv[0], NULL, 0) : -1;
+	uint64_t count = 0;
 	struct rp_stats st;
-	int ret, i;
+	uint64_t i;
+	int ret;
 
-	for (i = 0; count < 0 || i < count; i++) {
+	if (c->argc > 0 && parse_u64(c->argv[0], &count) < 0)
+		return -EINVAL;
+	for (i = 0; c->argc == 0 || i < count; i++) {
 		ret = rp_stats(c->pool, &st);
 		if (ret < 0)
 			return ret;
-		if (c->json)
-			printf("{\"objects\": %llu, \"bytes\": %llu, "
-			       "\"interned\": %llu, \"gc_runs\": %llu, "
-			       "\"gc_collected\": %llu}\n",
-			       (unsigned long long)st.objects,
-			       (unsigned long long)st.bytes,
-			       (unsigned long long)st.interned,
-			       (unsigned long long)st.gc_runs,
-			       (unsigned long long)st.gc_collected);
-		else
-			printf("objects %-10llu bytes %-14llu interned %-8llu "
-			       "gc_runs %-8llu gc_collected %llu\n",
-			       (unsigned long long)st.objects,
-			       (unsigned long long)st.bytes,
-			       (unsigned long long)st.interned,
-			       (unsigned long long)st.gc_runs,
-			       (unsigned long long)st.gc_collected);
+		const struct field f[] = {
+			{ "objects", st.objects },
+			{ "bytes", st.bytes },
+			{ "interned", st.interned },
+			{ "gc_runs", st.gc_runs },
+			{ "gc_collected", st.gc_collected },
+		};
+		if (c->json) {
+			print_fields(c, f, ARRAY_SIZE(f));
+		} else {
+			size_t k;
+
+			for (k = 0; k < ARRAY_SIZE(f); k++)
+				printf("%s%s %-10" PRIu64, k ? " " : "",
+				       f[k].name, f[k].value);
+			printf("\n");
+		}
 		fflush(stdout);
-		if (count < 0 || i + 1 < count)
+		if (c->argc == 0 || i + 1 < count)
 			sleep(1);
 	}
 	return 0;
@@ -440,6 +670,54 @@ static int cmd_put(struct ctl *c)
 	int ret = lookup_arg(c, &tok, NULL);
 
 	return ret < 0 ? ret : rp_unpin(c->pool, &tok);
+}
+
+/* The calling user's pins, all of them even if some come meanwhile. */
+static int cmd_pins(struct ctl *c)
+{
+	struct rp_pin_info *pins = NULL, *bigger;
+	struct json j = { 0 };
+	uint32_t room = 0;
+	char str[33];
+	int n, i;
+
+	for (;;) {
+		n = rp_list_pins(c->pool, pins, room);
+		if (n < 0 || (uint32_t)n <= room)
+			break;
+		room = (uint32_t)n + 16;
+		bigger = realloc(pins, room * sizeof(*pins));
+		if (!bigger) {
+			n = -ENOMEM;
+			break;
+		}
+		pins = bigger;
+	}
+	if (n < 0) {
+		free(pins);
+		return n;
+	}
+	if (c->json)
+		json_open(&j, NULL, '[');
+	else
+		printf("%-32s %10s %12s\n", "TOKEN", "ID", "SIZE");
+	for (i = 0; i < n; i++) {
+		rp_token_to_str(&pins[i].token, str);
+		if (c->json) {
+			json_open(&j, NULL, '{');
+			json_str(&j, "token", str);
+			json_u64(&j, "id", pins[i].id);
+			json_u64(&j, "size", pins[i].size);
+			json_close(&j, '}');
+		} else {
+			printf("%s %10" PRIu64 " %12" PRIu64 "\n", str,
+			       pins[i].id, pins[i].size);
+		}
+	}
+	if (c->json)
+		json_close(&j, ']');
+	free(pins);
+	return 0;
 }
 
 static const struct command {
@@ -460,52 +738,77 @@ static const struct command {
 	{ "cat", cmd_cat, 1, 1, "cat TOKEN          write the object's bytes to stdout" },
 	{ "info", cmd_info, 1, 1, "info TOKEN         id, size, refs, slots, flags" },
 	{ "put", cmd_put, 1, 1, "put TOKEN          drop the pin; the object goes with its last reference" },
+	{ "pins", cmd_pins, 0, 0, "pins               the calling user's pins: token, id, size" },
 };
 
 static void usage(FILE *out)
 {
 	size_t i;
 
-	fprintf(out, "usage: refpoolctl [--json] COMMAND [ARGS]\ncommands:\n");
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	fprintf(out, "usage: refpoolctl [--json] COMMAND [ARGS]\n"
+		"Options may come before or after the command; -- ends them.\n"
+		"commands:\n");
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %s\n", commands[i].usage);
 	fprintf(out, "The device is $REFPOOL_DEVICE, else /dev/refpool.\n"
 		"Exit status: 0 success, 1 the call failed, 2 usage.\n");
 }
 
+/*
+ * Split argv into options and operands, getopt-style with permutation:
+ * an option may come anywhere, "--" ends them, a lone "-" is an operand
+ * (stdin). The operands are moved to the front of argv, in order; returns
+ * their count, -1 to exit 0 (help) or -2 on a usage error.
+ */
+static int parse_args(int argc, char **argv, struct ctl *c)
+{
+	bool options = true;
+	int i, n = 0;
+
+	for (i = 1; i < argc; i++) {
+		char *a = argv[i];
+
+		if (options && !strcmp(a, "--")) {
+			options = false;
+		} else if (options && a[0] == '-' && a[1]) {
+			if (!strcmp(a, "--json")) {
+				c->json = true;
+			} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+				usage(stdout);
+				return -1;
+			} else {
+				fprintf(stderr, "refpoolctl: unknown option %s\n", a);
+				usage(stderr);
+				return -2;
+			}
+		} else {
+			argv[n++] = a;
+		}
+	}
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	const struct command *cmd = NULL;
-	struct ctl c = { .json = 0 };
-	int i, ret;
+	struct ctl c = { .json = false };
+	size_t k;
+	int n, ret;
 
-	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			c.json = 1;
-		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return 0;
-		} else {
-			fprintf(stderr, "refpoolctl: unknown option %s\n", argv[i]);
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (i < argc) {
-		size_t k;
-
-		for (k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
-			if (!strcmp(argv[i], commands[k].name))
-				cmd = &commands[k];
-	}
+	n = parse_args(argc, argv, &c);
+	if (n < 0)
+		return n == -1 ? 0 : 2;
+	for (k = 0; n > 0 && k < ARRAY_SIZE(commands); k++)
+		if (!strcmp(argv[0], commands[k].name))
+			cmd = &commands[k];
 	if (!cmd) {
-		if (i < argc)
-			fprintf(stderr, "refpoolctl: unknown command %s\n", argv[i]);
+		if (n > 0)
+			fprintf(stderr, "refpoolctl: unknown command %s\n", argv[0]);
 		usage(stderr);
 		return 2;
 	}
-	c.argc = argc - i - 1;
-	c.argv = argv + i + 1;
+	c.argc = n - 1;
+	c.argv = argv + 1;
 	if (c.argc < cmd->min_args || c.argc > cmd->max_args) {
 		fprintf(stderr, "usage: refpoolctl %s\n", cmd->usage);
 		return 2;
@@ -519,6 +822,7 @@ int main(int argc, char **argv)
 	}
 	ret = cmd->fn(&c);
 	rp_close(c.pool);
+	fflush(stdout);
 	if (ret < 0) {
 		fprintf(stderr, "refpoolctl: %s: %s\n", cmd->name,
 			ret == -EINVAL && c.argc ? "bad argument (a token is 32 hex digits)" :

@@ -5,10 +5,22 @@
  * Every call returns 0 (or a non-negative count) on success and a negative
  * errno on failure. Calls are thread-safe on one struct rp_pool and restart
  * by themselves when interrupted by a signal (EINTR).
+ *
+ * Data buffers and result pointers go to the kernel untouched: a bad one is
+ * -EFAULT from the kernel, which writes every result itself and takes back
+ * what a call made (a handle, an fd, a pin) when it cannot. A pointer the
+ * library reads itself (the pool, a token's text) follows C's rule: the
+ * caller passes valid memory.
+ *
+ * struct rp_info and struct rp_stats grow at the end: rp_info() and
+ * rp_stats() are macros that pass the caller's sizeof to rp_info_sz() and
+ * rp_stats_sz(), so a program built against an older header keeps working
+ * with a newer library (the kernel writes only the bytes the caller knows).
  */
 #ifndef REFPOOL_H
 #define REFPOOL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -30,6 +42,7 @@ typedef struct {
 /* One session on the device; opaque. */
 struct rp_pool;
 
+/* Fields are only ever added at the end (see rp_info_sz()). */
 struct rp_info {
 	uint64_t id;		/* unique for the module's life, never reused */
 	uint64_t size;		/* payload bytes */
@@ -38,6 +51,7 @@ struct rp_info {
 	uint32_t flags;		/* RP_SEALED, RP_INTERNED */
 };
 
+/* Fields are only ever added at the end (see rp_stats_sz()). */
 struct rp_stats {
 	uint64_t objects;		/* live objects in the pool */
 	uint64_t bytes;			/* payload bytes of live objects */
@@ -51,12 +65,21 @@ struct rp_stats {
 	uint64_t max_object_size;
 	uint64_t max_slots;
 	uint64_t max_user_bytes;
-	uint64_t user_bytes;		/* payload bytes charged to this user */
+	uint64_t user_bytes;		/* kernel bytes charged to this user */
 	uint64_t intern_bytes_saved;	/* bytes interning did not allocate */
 	uint64_t gc_time_ns;		/* time spent collecting */
+	uint64_t user_objects;		/* live objects charged to this user */
+	uint64_t max_user_objects;
+	uint64_t user_pins;		/* pins this user holds */
+	uint64_t session_watches;	/* watches of this session */
+	uint64_t session_events;	/* events queued on this session */
+	uint64_t dmabufs;		/* live dma-bufs exported from the pool */
 };
 
-/* Sessions. rp_open() uses $REFPOOL_DEVICE, else /dev/refpool. */
+/*
+ * Sessions. rp_open() uses $REFPOOL_DEVICE, else /dev/refpool; it needs a
+ * module of this library's ABI (-EPROTO otherwise).
+ */
 int rp_open(struct rp_pool **pool);
 int rp_open_path(const char *path, struct rp_pool **pool);
 void rp_close(struct rp_pool *pool);
@@ -69,7 +92,6 @@ int rp_create_from(struct rp_pool *p, const void *data, uint64_t len,
 		   uint32_t flags, rp_handle_t *out);
 int rp_dup(struct rp_pool *p, rp_handle_t h, rp_handle_t *out);
 int rp_put(struct rp_pool *p, rp_handle_t h);
-int rp_info(struct rp_pool *p, rp_handle_t h, struct rp_info *info);
 int64_t rp_read(struct rp_pool *p, rp_handle_t h, uint64_t off,
 		void *buf, uint64_t len);
 int64_t rp_write(struct rp_pool *p, rp_handle_t h, uint64_t off,
@@ -77,12 +99,27 @@ int64_t rp_write(struct rp_pool *p, rp_handle_t h, uint64_t off,
 int rp_seal(struct rp_pool *p, rp_handle_t h);
 
 /*
+ * What an object is, into the caller's struct of @size bytes (at least the
+ * 32 of the first struct rp_info, a multiple of 8): fields the kernel does
+ * not know read as zero, fields the caller does not know are left out.
+ * rp_info() passes sizeof(*info). The parentheses keep the declaration of
+ * the rp_info symbol (32 bytes, for binaries built before the macro) from
+ * being expanded.
+ */
+int rp_info_sz(struct rp_pool *p, rp_handle_t h, struct rp_info *info,
+	       size_t size);
+int (rp_info)(struct rp_pool *p, rp_handle_t h, struct rp_info *info);
+#define rp_info(p, h, i)	rp_info_sz((p), (h), (i), sizeof(*(i)))
+
+/*
  * Sharing. An exported fd (O_CLOEXEC) owns one reference until its last fd
  * and mapping are gone; rp_import() of it gives a new handle. rp_send() and
  * rp_recv() pass a handle over a UNIX socket (SCM_RIGHTS); a closed peer is
  * -EPIPE, never SIGPIPE. rp_map() maps the whole object MAP_SHARED with
  * prot PROT_READ or PROT_READ | PROT_WRITE; the mapping keeps the object
- * alive; unmap it with rp_unmap(addr, size).
+ * alive; unmap it with rp_unmap(addr, size). rp_export_dmabuf() makes a
+ * dma-buf of the object (flags O_CLOEXEC, O_RDWR), which rp_import() also
+ * takes.
  */
 int rp_export(struct rp_pool *p, rp_handle_t h, int *fd);
 int rp_import(struct rp_pool *p, int fd, rp_handle_t *out);
@@ -90,17 +127,28 @@ int rp_send(int unix_sock, struct rp_pool *p, rp_handle_t h);
 int rp_recv(int unix_sock, struct rp_pool *p, rp_handle_t *out);
 int rp_map(struct rp_pool *p, rp_handle_t h, int prot, void **addr);
 int rp_unmap(void *addr, uint64_t size);
+int rp_export_dmabuf(struct rp_pool *p, rp_handle_t h, uint32_t flags,
+		     int *fd);
 
 /*
  * Tokens: unguessable names, looked up from the publisher's IPC namespace.
  * A token is weak: rp_lookup() fails with -ENOENT once the object is gone.
  * rp_pin() publishes a token that owns a reference until rp_unpin(): the
  * object then outlives every process, as a shell script sharing it needs.
+ * rp_list_pins() returns how many pins the calling user holds and writes
+ * the first @max of them, oldest first.
  */
+struct rp_pin_info {
+	rp_token_t token;	/* the pinned token */
+	uint64_t id;		/* the object's id */
+	uint64_t size;		/* its payload bytes */
+};
+
 int rp_publish(struct rp_pool *p, rp_handle_t h, rp_token_t *tok);
 int rp_lookup(struct rp_pool *p, const rp_token_t *tok, rp_handle_t *out);
 int rp_pin(struct rp_pool *p, rp_handle_t h, rp_token_t *tok);
 int rp_unpin(struct rp_pool *p, const rp_token_t *tok);
+int rp_list_pins(struct rp_pool *p, struct rp_pin_info *pins, uint32_t max);
 int rp_token_to_str(const rp_token_t *tok, char out[33]);
 int rp_token_from_str(const char *s, rp_token_t *tok);
 
@@ -125,7 +173,7 @@ int rp_gc(struct rp_pool *p, uint64_t *collected);
  * dup or a put). Each op runs as its own call would; its result (0 or a
  * negative errno) and, for RP_OP_DUP, the new handle are written back into
  * the array. rp_batch() returns 0 once all ran; -EINVAL for count 0 or over
- * 4096; -EFAULT for an unreadable array.
+ * 4096; -EFAULT, with nothing done, for an array the kernel cannot update.
  */
 #define RP_OP_DUP	1
 #define RP_OP_PUT	2
@@ -135,13 +183,46 @@ struct rp_op {
 	uint32_t op;		/* RP_OP_* */
 	rp_handle_t handle;	/* the handle it acts on */
 	rp_handle_t out;	/* out: RP_OP_DUP's new handle; must be 0 */
-	int32_t result;		/* out: 0 or a negative errno */
+	int32_t result;		/* out: 0 or a negative errno; must be 0 */
 };
 
 int rp_batch(struct rp_pool *p, struct rp_op *ops, uint32_t count);
 
-/* Counters of the pool and of this session. */
-int rp_stats(struct rp_pool *p, struct rp_stats *st);
+/*
+ * Lifecycle events: weak watches on objects (by handle or by token) and on
+ * the collector. Events queue on the session; rp_events_fd() is the fd to
+ * poll (POLLIN while any are queued; it is the session's own, closed by
+ * rp_close()); rp_read_events() waits up to @timeout_ms (-1: forever) and
+ * returns how many it read, 0 on timeout.
+ */
+#define RP_EV_FREED	(1U << 0)	/* the object was freed */
+#define RP_EV_SEALED	(1U << 1)	/* the object is sealed */
+#define RP_EV_GC	(1U << 2)	/* with handle 0: a collection finished */
+#define RP_EV_OVERFLOW	(1U << 31)	/* events were dropped; never watched */
+
+struct rp_event {
+	uint64_t cookie;	/* the watch's cookie; 0 for RP_EV_OVERFLOW */
+	uint64_t id;		/* the object's id; RP_EV_GC: objects freed */
+	uint32_t events;	/* one RP_EV_* bit */
+	uint32_t reserved;
+};
+
+int rp_watch(struct rp_pool *p, rp_handle_t h, uint32_t events,
+	     uint64_t cookie);
+int rp_watch_token(struct rp_pool *p, const rp_token_t *tok,
+		   uint32_t events, uint64_t cookie);
+int rp_events_fd(struct rp_pool *p);
+int rp_read_events(struct rp_pool *p, struct rp_event *ev, int max,
+		   int timeout_ms);
+
+/*
+ * Counters of the pool and of this session, into the caller's struct of
+ * @size bytes (at least the 120 of the first struct rp_stats, a multiple
+ * of 8), as for rp_info_sz(). rp_stats() passes sizeof(*st).
+ */
+int rp_stats_sz(struct rp_pool *p, struct rp_stats *st, size_t size);
+int (rp_stats)(struct rp_pool *p, struct rp_stats *st);
+#define rp_stats(p, st)		rp_stats_sz((p), (st), sizeof(*(st)))
 
 /* A static description of a negative (or positive) errno value. */
 const char *rp_strerror(int err);

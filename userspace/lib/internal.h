@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later OR MIT */
 /*
  * librefpool internals shared by its source files; not installed.
+ *
+ * Every wrapper has one shape: refuse a NULL pool (-EINVAL), fill the
+ * argument struct with a designated initializer (so every other field and
+ * pad is zero), make one ioctl through rp_ioctl(), and hand the caller's
+ * output pointer to the kernel in the struct's result pointer. The kernel
+ * is the only writer of results: a bad pointer is -EFAULT from it, and it
+ * takes back whatever the call made when it cannot write the result.
  */
 #ifndef REFPOOL_INTERNAL_H
 #define REFPOOL_INTERNAL_H
@@ -9,20 +16,44 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
-#include <sys/types.h>
 
 #include <linux/refpool.h>
 #include "refpool.h"
 
+/*
+ * memcheck cannot see what the kernel writes through a pointer inside an
+ * ioctl's argument struct; as libdrm does, mark such results defined
+ * after a successful call (a few no-op instructions outside valgrind).
+ * Without the header the library still builds, and only valgrind users
+ * see false reports.
+ */
+#if defined(__has_include)
+#if __has_include(<valgrind/memcheck.h>)
+#include <valgrind/memcheck.h>
+#define RP_HAVE_VALGRIND 1
+#endif
+#endif
+#ifndef RP_HAVE_VALGRIND
+#define VALGRIND_MAKE_MEM_DEFINED(addr, len)	((void)(addr), (void)(len))
+#define RUNNING_ON_VALGRIND			0
+#endif
+
 #define RP_EXPORT __attribute__((visibility("default")))
 
 /*
- * @result_ptr: the module writes handle and fd results through a pointer
- * of ours (ABI 1.1, REFPOOL_FEAT_RESULT_PTR), read once at open.
+ * Public structs are handed to the kernel as they are: field @f of struct
+ * @a is field @f of the uapi's struct @b, at the same offset and size.
  */
+#define RP_SAME_FIELD(a, b, f)						\
+	_Static_assert(offsetof(struct a, f) == offsetof(struct b, f) &&	\
+		       sizeof(((struct a *)0)->f) ==			\
+		       sizeof(((struct b *)0)->f), #a "." #f)
+
+/* A pointer as the kernel's __u64. */
+#define RP_PTR(ptr)	((__u64)(uintptr_t)(ptr))
+
 struct rp_pool {
 	int fd;
-	int result_ptr;
 };
 
 /* One ioctl: restarted on EINTR, -1/errno turned into -errno. */
@@ -37,55 +68,11 @@ static inline int rp_ioctl(const struct rp_pool *p, unsigned long cmd,
 	return ret == -1 ? -errno : ret;
 }
 
-/*
- * uaccess.c: the library's own reads and writes of caller memory, made
- * without risking a crash (SPEC §2: a bad pointer is -EFAULT). See there.
- *
- * rp_probe_out(): 0 if n (1 to 4096, any alignment) bytes at p can be
- * stored to, else -EFAULT (NULL too). Call it before the ioctl whose result
- * goes there, so the kernel changes nothing for a refused call. It changes
- * no byte of the output: outputs are still set only on success.
- *
- * rp_copy_in(): memcpy() of n (1 to 4096) bytes of a caller's input that
- * returns -EFAULT (NULL src too) instead of faulting; 0 on success.
- *
- * rp_copy_in_str(): up to n (1 to 4096) bytes of a caller's string; returns
- * how many were read, fewer than n when the string runs into memory that
- * cannot be read, or -EFAULT if not even the first byte can be.
- */
-int rp_probe_out(void *p, size_t n);
-
-/*
- * rp_out_arg() - what a call that makes a handle or an fd puts in its
- * struct's result_ptr, for the caller's output @out of @n bytes.
- *
- * Where the module takes result pointers, the caller's own: the kernel
- * writes the result there itself, and fails the call with -EFAULT, taking
- * back what it made, if it cannot - the library touches nothing, and pays
- * no extra system call. Else 0, once rp_probe_out() has checked @out; the
- * library then stores the result after the ioctl.
- *
- * Returns 0, -EINVAL for no pool, -EFAULT for a NULL or bad @out: the
- * checks every such call starts with, in the order SPEC §3 gives them.
- */
-static inline int rp_out_arg(const struct rp_pool *p, void *out, size_t n,
-			     __u64 *result_ptr)
+/* Mark @len bytes the kernel wrote at @ptr defined, if @ret says it did. */
+static inline void rp_written(int64_t ret, const void *ptr, size_t len)
 {
-	*result_ptr = 0;
-	if (!p)
-		return -EINVAL;
-	if (!out)
-		return -EFAULT;
-	if (p->result_ptr) {
-		*result_ptr = (uintptr_t)out;
-		return 0;
-	}
-	return rp_probe_out(out, n);
+	if (ret >= 0 && ptr && len)
+		VALGRIND_MAKE_MEM_DEFINED(ptr, len);
 }
-int rp_copy_in(void *dst, const void *src, size_t n);
-ssize_t rp_copy_in_str(char *dst, const char *src, size_t n);
-
-/* rp_info() into a struct of the library's own (rp_map()): no probe. */
-int rp_do_info(struct rp_pool *p, rp_handle_t h, struct rp_info *info);
 
 #endif /* REFPOOL_INTERNAL_H */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 /*
- * librefpool: sharing objects as files - export, import, SCM_RIGHTS, mmap.
+ * librefpool: sharing objects as files - export, import, SCM_RIGHTS, mmap,
+ * dma-bufs.
  */
 #include <stdint.h>
 #include <string.h>
@@ -11,65 +12,61 @@
 
 #include "internal.h"
 
-/*
- * rp_export() and rp_import() to an output the caller has probed, or the
- * library's own: rp_send(), rp_recv() and rp_map() probe theirs once.
- */
-static int rp_do_export(struct rp_pool *p, rp_handle_t h, int *fd,
-			__u64 result_ptr)
+static int rp_do_export(struct rp_pool *p, rp_handle_t h, int *fd)
 {
-	struct refpool_fd_arg args;
+	struct refpool_fd_arg args = {
+		.handle = h,
+		.result_ptr = RP_PTR(fd),
+	};
 	int ret;
 
-	memset(&args, 0, sizeof(args));
-	args.handle = h;
-	args.result_ptr = result_ptr;
 	ret = rp_ioctl(p, REFPOOL_IOC_EXPORT, &args);
-	if (ret < 0)
-		return ret;
-	if (!result_ptr)
-		*fd = args.fd;
-	return 0;
+	rp_written(ret, fd, sizeof(*fd));
+	return ret;
 }
 
-static int rp_do_import(struct rp_pool *p, int fd, rp_handle_t *out,
-			__u64 result_ptr)
+static int rp_do_import(struct rp_pool *p, int fd, rp_handle_t *out)
 {
-	struct refpool_fd_arg args;
+	struct refpool_fd_arg args = {
+		.fd = fd,
+		.result_ptr = RP_PTR(out),
+	};
 	int ret;
 
-	memset(&args, 0, sizeof(args));
-	args.fd = fd;
-	args.result_ptr = result_ptr;
 	ret = rp_ioctl(p, REFPOOL_IOC_IMPORT, &args);
-	if (ret < 0)
-		return ret;
-	if (!result_ptr)
-		*out = args.handle;
-	return 0;
+	rp_written(ret, out, sizeof(*out));
+	return ret;
 }
 
 RP_EXPORT int rp_export(struct rp_pool *p, rp_handle_t h, int *fd)
 {
-	__u64 result_ptr;
-	int ret;
-
-	/* Before the ioctl: a new fd must not be made and then lost. */
-	ret = rp_out_arg(p, fd, sizeof(*fd), &result_ptr);
-	if (ret < 0)
-		return ret;
-	return rp_do_export(p, h, fd, result_ptr);
+	if (!p)
+		return -EINVAL;
+	return rp_do_export(p, h, fd);
 }
 
 RP_EXPORT int rp_import(struct rp_pool *p, int fd, rp_handle_t *out)
 {
-	__u64 result_ptr;
+	if (!p)
+		return -EINVAL;
+	return rp_do_import(p, fd, out);
+}
+
+RP_EXPORT int rp_export_dmabuf(struct rp_pool *p, rp_handle_t h,
+			       uint32_t flags, int *fd)
+{
+	struct refpool_dmabuf args = {
+		.handle = h,
+		.fd_flags = flags,
+		.fd_ptr = RP_PTR(fd),
+	};
 	int ret;
 
-	ret = rp_out_arg(p, out, sizeof(*out), &result_ptr);
-	if (ret < 0)
-		return ret;
-	return rp_do_import(p, fd, out, result_ptr);
+	if (!p)
+		return -EINVAL;
+	ret = rp_ioctl(p, REFPOOL_IOC_EXPORT_DMABUF, &args);
+	rp_written(ret, fd, sizeof(*fd));
+	return ret;
 }
 
 RP_EXPORT int rp_send(int unix_sock, struct rp_pool *p, rp_handle_t h)
@@ -92,7 +89,7 @@ RP_EXPORT int rp_send(int unix_sock, struct rp_pool *p, rp_handle_t h)
 
 	if (!p)
 		return -EINVAL;
-	ret = rp_do_export(p, h, &fd, 0);
+	ret = rp_do_export(p, h, &fd);
 	if (ret < 0)
 		return ret;
 	memset(&control, 0, sizeof(control));
@@ -114,6 +111,37 @@ RP_EXPORT int rp_send(int unix_sock, struct rp_pool *p, rp_handle_t h)
 /* Room for a few fds: a peer may send more than one, and all must close. */
 #define RP_RECV_MAX_FDS 16
 
+/*
+ * Close every fd the message carried but the one rp_recv() imports (@keep,
+ * -1 for none); return how many it carried.
+ */
+static int rp_recv_fds(struct msghdr *msg, int *keep)
+{
+	struct cmsghdr *cmsg;
+	int nfds = 0;
+
+	*keep = -1;
+	for (cmsg = CMSG_FIRSTHDR(msg); cmsg; cmsg = CMSG_NXTHDR(msg, cmsg)) {
+		size_t i, count;
+
+		if (cmsg->cmsg_level != SOL_SOCKET ||
+		    cmsg->cmsg_type != SCM_RIGHTS)
+			continue;
+		count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < count; i++) {
+			int got;
+
+			memcpy(&got, CMSG_DATA(cmsg) + i * sizeof(int),
+			       sizeof(int));
+			if (nfds++ == 0)
+				*keep = got;
+			else
+				close(got);
+		}
+	}
+	return nfds;
+}
+
 RP_EXPORT int rp_recv(int unix_sock, struct rp_pool *p, rp_handle_t *out)
 {
 	union {
@@ -128,86 +156,81 @@ RP_EXPORT int rp_recv(int unix_sock, struct rp_pool *p, rp_handle_t *out)
 		.msg_control = control.buf,
 		.msg_controllen = sizeof(control.buf),
 	};
-	struct cmsghdr *cmsg;
-	int fd = -1, nfds = 0, ret;
+	int fd, nfds, ret;
 	ssize_t n;
 
 	if (!p)
 		return -EINVAL;
-	if (!out)
-		return -EFAULT;
-	/* Before recvmsg(): a refused call leaves the message queued. */
-	ret = rp_probe_out(out, sizeof(*out));
-	if (ret < 0)
-		return ret;
 	do {
 		n = recvmsg(unix_sock, &msg, MSG_CMSG_CLOEXEC);
 	} while (n == -1 && errno == EINTR);
 	if (n == -1)
 		return -errno;
-	if (n == 0)
+	/*
+	 * Every fd that came is closed on every path below: what the peer
+	 * sent must not stay open here (nor keep its objects alive).
+	 */
+	nfds = rp_recv_fds(&msg, &fd);
+	if (n == 0 && nfds == 0)
 		return -EPIPE;
-	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-		size_t i, count;
-
-		if (cmsg->cmsg_level != SOL_SOCKET ||
-		    cmsg->cmsg_type != SCM_RIGHTS)
-			continue;
-		count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (i = 0; i < count; i++) {
-			int got;
-
-			memcpy(&got, CMSG_DATA(cmsg) + i * sizeof(int),
-			       sizeof(int));
-			/* Keep the first; what else came is not ours. */
-			if (nfds++ == 0)
-				fd = got;
-			else
-				close(got);
-		}
-	}
-	/* Exactly one fd, or the message was not rp_send()'s. */
-	if (nfds != 1 || (msg.msg_flags & MSG_CTRUNC)) {
+	/* One byte with exactly one fd, or the message was not rp_send()'s. */
+	if (n != 1 || nfds != 1 || (msg.msg_flags & MSG_CTRUNC)) {
 		if (fd >= 0)
 			close(fd);
 		return -EBADMSG;
 	}
-	ret = rp_do_import(p, fd, out, 0);
+	ret = rp_do_import(p, fd, out);
 	close(fd);
 	return ret;
 }
 
-RP_EXPORT int rp_map(struct rp_pool *p, rp_handle_t h, int prot, void **addr)
+/*
+ * memcheck knows nothing of a mapping the kernel made inside an ioctl: tell
+ * it the object's bytes there are addressable and defined. Outside valgrind
+ * this costs nothing, not even the rp_info() call.
+ */
+static void rp_map_written(struct rp_pool *p, rp_handle_t h, void *addr)
 {
 	struct rp_info info;
-	void *map;
-	int fd, ret;
 
-	if (!p || (prot != PROT_READ && prot != (PROT_READ | PROT_WRITE)))
+	if (!RUNNING_ON_VALGRIND)
+		return;
+	if (rp_info_sz(p, h, &info, sizeof(info)) == 0 && info.size <= SIZE_MAX)
+		VALGRIND_MAKE_MEM_DEFINED(addr, (size_t)info.size);
+}
+
+RP_EXPORT int rp_map(struct rp_pool *p, rp_handle_t h, int prot, void **addr)
+{
+	struct refpool_map args = {
+		.handle = h,
+		.prot = (__u32)prot,
+	};
+	int ret;
+
+	if (!p)
 		return -EINVAL;
-	if (!addr)
-		return -EFAULT;
-	/* Before mapping: a mapping made and then lost would pin the object. */
-	ret = rp_probe_out(addr, sizeof(*addr));
-	if (ret < 0)
-		return ret;
-	ret = rp_do_info(p, h, &info);
-	if (ret < 0)
-		return ret;
-	/* mmap() cannot map zero bytes. */
-	if (!info.size)
-		return -EINVAL;
-	if (info.size > SIZE_MAX)
-		return -ENOMEM;
-	/* The mapping keeps the exported file, and so the object, alive. */
-	ret = rp_do_export(p, h, &fd, 0);
-	if (ret < 0)
-		return ret;
-	map = mmap(NULL, info.size, prot, MAP_SHARED, fd, 0);
-	ret = map == MAP_FAILED ? -errno : 0;
-	close(fd);
+#if UINTPTR_MAX == UINT64_MAX
+	/* The kernel writes the address, a __u64, to the caller's pointer. */
+	args.addr_ptr = RP_PTR(addr);
+	ret = rp_ioctl(p, REFPOOL_IOC_MAP, &args);
+	rp_written(ret, addr, sizeof(*addr));
+#else
+	{
+		/*
+		 * A pointer is narrower than the kernel's __u64 here: take the
+		 * address into one, then store it (C's rule for @addr).
+		 */
+		__u64 a = 0;
+
+		args.addr_ptr = RP_PTR(&a);
+		ret = rp_ioctl(p, REFPOOL_IOC_MAP, &args);
+		rp_written(ret, &a, sizeof(a));
+		if (ret == 0)
+			*addr = (void *)(uintptr_t)a;
+	}
+#endif
 	if (ret == 0)
-		*addr = map;
+		rp_map_written(p, h, *addr);
 	return ret;
 }
 

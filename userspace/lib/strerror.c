@@ -19,7 +19,7 @@ static const char *const rp_errors[] = {
 	[EAGAIN] = "Try again",
 	[ENOMEM] = "Kernel out of memory",
 	[EFAULT] = "Bad address",
-	[EBUSY] = "Object has a writable mapping",
+	[EBUSY] = "Object could still be written (a writable mapping or dma-buf)",
 	[EINVAL] = "Invalid argument, flag or reserved field",
 	[ENOTTY] = "Not a refpool device, or command unknown to this module",
 	[EFBIG] = "Object size or slot count over the pool's limit",
@@ -32,6 +32,7 @@ static const char *const rp_errors[] = {
 	[EDQUOT] = "This user's byte limit reached",
 	[EBADMSG] = "Message carried no refpool object",
 	[EMFILE] = "Too many open files",
+	[EPROTO] = "refpool module of another ABI version",
 };
 
 RP_EXPORT const char *rp_strerror(int err)

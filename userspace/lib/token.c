@@ -1,41 +1,34 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later OR MIT
 /*
- * librefpool: tokens - publish, look up, pin, and their text form.
+ * librefpool: tokens - publish, look up, pin, list pins, and their text
+ * form.
  */
 #include <string.h>
 
 #include "internal.h"
 
-static int rp_token_call(struct rp_pool *p, unsigned long cmd,
-			 struct refpool_token_arg *args)
-{
-	if (!p)
-		return -EINVAL;
-	return rp_ioctl(p, cmd, args);
-}
+_Static_assert(sizeof(rp_token_t) == REFPOOL_TOKEN_SIZE, "token size");
+RP_SAME_FIELD(rp_pin_info, refpool_pin_info, token);
+RP_SAME_FIELD(rp_pin_info, refpool_pin_info, id);
+RP_SAME_FIELD(rp_pin_info, refpool_pin_info, size);
+_Static_assert(sizeof(struct rp_pin_info) == REFPOOL_PIN_INFO_SIZE_VER0,
+	       "rp_pin_info is refpool_pin_info");
 
 static int rp_publish_flags(struct rp_pool *p, rp_handle_t h, uint32_t flags,
 			    rp_token_t *tok)
 {
-	struct refpool_token_arg args;
+	struct refpool_token_arg args = {
+		.handle = h,
+		.flags = flags,
+		.token_ptr = RP_PTR(tok),
+	};
 	int ret;
 
-	if (!tok)
-		return -EFAULT;
 	if (!p)
 		return -EINVAL;
-	/* Before the ioctl: a pin must not be made and then lost. */
-	ret = rp_probe_out(tok, sizeof(*tok));
-	if (ret < 0)
-		return ret;
-	memset(&args, 0, sizeof(args));
-	args.handle = h;
-	args.flags = flags;
-	ret = rp_token_call(p, REFPOOL_IOC_PUBLISH, &args);
-	if (ret < 0)
-		return ret;
-	memcpy(tok->bytes, args.token, sizeof(tok->bytes));
-	return 0;
+	ret = rp_ioctl(p, REFPOOL_IOC_PUBLISH, &args);
+	rp_written(ret, tok, sizeof(*tok));
+	return ret;
 }
 
 RP_EXPORT int rp_publish(struct rp_pool *p, rp_handle_t h, rp_token_t *tok)
@@ -51,44 +44,45 @@ RP_EXPORT int rp_pin(struct rp_pool *p, rp_handle_t h, rp_token_t *tok)
 RP_EXPORT int rp_lookup(struct rp_pool *p, const rp_token_t *tok,
 			rp_handle_t *out)
 {
-	struct refpool_token_arg args;
-	__u64 result_ptr;
+	struct refpool_token_arg args = {
+		.token_ptr = RP_PTR(tok),
+		.handle_ptr = RP_PTR(out),
+	};
 	int ret;
 
-	if (!tok || !out)
-		return -EFAULT;
 	if (!p)
 		return -EINVAL;
-	memset(&args, 0, sizeof(args));
-	ret = rp_copy_in(args.token, tok->bytes, sizeof(args.token));
-	if (ret < 0)
-		return ret;
-	ret = rp_out_arg(p, out, sizeof(*out), &result_ptr);
-	if (ret < 0)
-		return ret;
-	args.result_ptr = result_ptr;
-	ret = rp_token_call(p, REFPOOL_IOC_LOOKUP, &args);
-	if (ret < 0)
-		return ret;
-	if (!result_ptr)
-		*out = args.handle;
-	return 0;
+	ret = rp_ioctl(p, REFPOOL_IOC_LOOKUP, &args);
+	rp_written(ret, out, sizeof(*out));
+	return ret;
 }
 
 RP_EXPORT int rp_unpin(struct rp_pool *p, const rp_token_t *tok)
 {
-	struct refpool_token_arg args;
-	int ret;
+	struct refpool_token_arg args = { .token_ptr = RP_PTR(tok) };
 
-	if (!tok)
-		return -EFAULT;
 	if (!p)
 		return -EINVAL;
-	memset(&args, 0, sizeof(args));
-	ret = rp_copy_in(args.token, tok->bytes, sizeof(args.token));
-	if (ret < 0)
-		return ret;
-	return rp_token_call(p, REFPOOL_IOC_UNPIN, &args);
+	return rp_ioctl(p, REFPOOL_IOC_UNPIN, &args);
+}
+
+RP_EXPORT int rp_list_pins(struct rp_pool *p, struct rp_pin_info *pins,
+			   uint32_t max)
+{
+	struct refpool_pins args = {
+		.pins_ptr = RP_PTR(pins),
+		.count = max,
+		.entry_size = sizeof(*pins),
+	};
+	int ret;
+
+	if (!p)
+		return -EINVAL;
+	ret = rp_ioctl(p, REFPOOL_IOC_PINS, &args);
+	if (ret > 0)
+		rp_written(ret, pins, sizeof(*pins) *
+			   ((uint32_t)ret < max ? (uint32_t)ret : max));
+	return ret;
 }
 
 /* 32 hex digits and a NUL. */
@@ -97,25 +91,13 @@ RP_EXPORT int rp_unpin(struct rp_pool *p, const rp_token_t *tok)
 RP_EXPORT int rp_token_to_str(const rp_token_t *tok, char out[33])
 {
 	static const char hex[] = "0123456789abcdef";
-	char text[RP_TOKEN_STR_LEN];
-	rp_token_t t;
-	int i, ret;
+	int i;
 
-	if (!tok || !out)
-		return -EFAULT;
-	/* The input first: a bad tok leaves out as it was. */
-	ret = rp_copy_in(&t, tok, sizeof(t));
-	if (ret < 0)
-		return ret;
-	ret = rp_probe_out(out, RP_TOKEN_STR_LEN);
-	if (ret < 0)
-		return ret;
 	for (i = 0; i < 16; i++) {
-		text[2 * i] = hex[t.bytes[i] >> 4];
-		text[2 * i + 1] = hex[t.bytes[i] & 0xf];
+		out[2 * i] = hex[tok->bytes[i] >> 4];
+		out[2 * i + 1] = hex[tok->bytes[i] & 0xf];
 	}
-	text[32] = '\0';
-	memcpy(out, text, sizeof(text));
+	out[RP_TOKEN_STR_LEN - 1] = '\0';
 	return 0;
 }
 
@@ -130,57 +112,25 @@ static int rp_hex_digit(char c)
 	return -1;
 }
 
-/*
- * The digit at s[i] of the n bytes read of a string, -EINVAL if it is not
- * one (the NUL included), -EFAULT if the string ran into unreadable memory
- * before it.
- */
-static int rp_str_digit(const char *s, ssize_t n, int i)
-{
-	int d;
-
-	if (i >= n)
-		return -EFAULT;
-	d = rp_hex_digit(s[i]);
-	return d < 0 ? -EINVAL : d;
-}
-
 RP_EXPORT int rp_token_from_str(const char *s, rp_token_t *tok)
 {
-	char text[RP_TOKEN_STR_LEN];
 	rp_token_t t;
-	ssize_t n;
-	int i, ret;
+	int i;
 
-	if (!s || !tok)
-		return -EFAULT;
-	/*
-	 * s may end (NUL) just before unreadable memory: n is what could be
-	 * read, and only a byte the parse needs beyond it is -EFAULT.
-	 */
-	n = rp_copy_in_str(text, s, sizeof(text));
-	if (n < 0)
-		return (int)n;
+	/* Digit by digit: a NUL before the 32nd stops the parse there. */
 	for (i = 0; i < 16; i++) {
-		int hi, lo;
+		int hi = rp_hex_digit(s[2 * i]), lo;
 
-		/* A NUL before 32 digits stops here: -EINVAL. */
-		hi = rp_str_digit(text, n, 2 * i);
 		if (hi < 0)
-			return hi;
-		lo = rp_str_digit(text, n, 2 * i + 1);
+			return -EINVAL;
+		lo = rp_hex_digit(s[2 * i + 1]);
 		if (lo < 0)
-			return lo;
+			return -EINVAL;
 		t.bytes[i] = (uint8_t)(hi << 4 | lo);
 	}
-	if (n < RP_TOKEN_STR_LEN)
-		return -EFAULT;
-	if (text[32] != '\0')
+	if (s[32] != '\0')
 		return -EINVAL;
 	/* Only now: a string refused leaves *tok as it was. */
-	ret = rp_probe_out(tok, sizeof(*tok));
-	if (ret < 0)
-		return ret;
 	*tok = t;
 	return 0;
 }
