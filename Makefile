@@ -143,7 +143,8 @@ BENCH_ARGS ?=
 
 bench-prog: $(BENCH)
 
-$(BENCH): bench/refpool-bench.c $(LIB_A) userspace/include/refpool.h uapi/linux/refpool.h
+$(BENCH): bench/refpool-bench.c $(LIB_A) userspace/include/refpool.h uapi/linux/refpool.h \
+		tests/common.h
 	$(CC) $(USER_CFLAGS) -o $@ bench/refpool-bench.c $(LIB_A) -pthread
 
 bench: setup
@@ -250,8 +251,15 @@ STRESS_ARGS ?= --long
 
 tests: $(RELIABILITY_PROGS)
 
-$(RELIABILITY_PROGS): tests/%: tests/%.c $(LIB_A) userspace/include/refpool.h \
-		uapi/linux/refpool.h
+# The fuzzer is a directory of files (tests/fuzz/fuzz.h says what each holds);
+# the others are one file each. Every one shares tests/common.h.
+FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
+TEST_DEPS := $(LIB_A) userspace/include/refpool.h uapi/linux/refpool.h tests/common.h
+
+tests/refpool-fuzz: $(FUZZ_SRCS) tests/fuzz/fuzz.h $(TEST_DEPS)
+	$(CC) $(USER_CFLAGS) -pthread -o $@ $(FUZZ_SRCS) $(LIB_A)
+
+$(filter-out tests/refpool-fuzz,$(RELIABILITY_PROGS)): tests/%: tests/%.c $(TEST_DEPS)
 	$(CC) $(USER_CFLAGS) -pthread -o $@ $< $(LIB_A)
 
 stress: setup

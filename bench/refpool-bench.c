@@ -10,10 +10,9 @@
  * host (qemu under TCG shares its CPUs) touches every loop alike: at least
  * --rounds (12), and on a busy host more, up to --max-rounds (36), until
  * three rounds in a row improve no loop's best by 3 %. A figure is its best
- * round, a row's ratio the ratio of two such figures. (Runs of 50-200 ms
- * and 5 rounds were tried first: on a shared host their bests moved by 2x
- * from one `make bench` to the next; many short runs find the moments when
- * qemu had a CPU to itself.) The table shows beside a ratio the spread
+ * round, a row's ratio the ratio of two such figures: many short runs find
+ * the moments when qemu had a CPU to itself, where a few long ones on a
+ * shared host move from one `make bench` to the next. The table shows beside a ratio the spread
  * (half the interquartile range) of the same ratio taken round by round:
  * how much noise there was. Work a run leaves behind (RCU callbacks) is let
  * finish between runs, so that it is not charged to the next one. The
@@ -28,10 +27,11 @@
  * loaded (bench/run does it in the VM) for the GEM rows. A part that cannot
  * run is reported "n/a" with the reason.
  *
- * Default output is the table. With --json, stdout carries only a JSON
- * document between the lines REFPOOL_BENCH_JSON_BEGIN and
- * REFPOOL_BENCH_JSON_END (bench/run takes it from the VM's console);
- * progress goes to stderr either way. --quick is a smoke test: 10 ms runs,
+ * stdout carries only a JSON document between the lines
+ * REFPOOL_BENCH_JSON_BEGIN and REFPOOL_BENCH_JSON_END (bench/run takes it
+ * from the VM's console; --json says so explicitly); bench/report.py draws
+ * the table from it (`refpool-bench | bench/report.py -`), so the table is
+ * drawn in one place. Progress goes to stderr. --quick is a smoke test: 10 ms runs,
  * 5 rounds, the collector up to 10^5 objects.
  */
 #include <errno.h>
@@ -59,6 +59,8 @@
 #include <linux/membarrier.h>
 #include <linux/refpool.h>
 #include <refpool.h>
+
+#include "../tests/common.h"
 
 /*
  * The few DRM definitions used, as in the kernel's include/uapi/drm/drm.h
@@ -129,7 +131,6 @@ static struct {
 	double target_ns;	/* one run of a loop */
 	int reps;		/* rounds, at least */
 	int max_reps;		/* rounds, at most */
-	bool json;
 	bool quick;
 } opt = { .target_ns = 20e6, .reps = 12, .max_reps = 36 };
 
@@ -142,15 +143,9 @@ static char gc_saved[32];	/* gc_threshold before we set it to 0 */
 
 static void restore_gc_threshold(void)
 {
-	FILE *f;
-
 	if (!gc_saved[0])
 		return;
-	f = fopen(GC_PARAM, "w");
-	if (f) {
-		fputs(gc_saved, f);
-		fclose(f);
-	}
+	write_file(GC_PARAM, gc_saved);
 	gc_saved[0] = 0;
 }
 
@@ -696,7 +691,7 @@ static struct loop loops[] = {
  */
 static void run_loops(const char *no_vgem)
 {
-	const int nloops = (int)(sizeof(loops) / sizeof(loops[0]));
+	const int nloops = (int)ARRAY_SIZE(loops);
 	rp_handle_t keep16, keep4k;
 	struct loop *l;
 	int k, rd, stable;
@@ -760,22 +755,7 @@ static void run_loops(const char *no_vgem)
 
 static bool gc_set_threshold_zero(void)
 {
-	FILE *f = fopen(GC_PARAM, "r");
-	size_t len;
-
-	if (!f)
-		return false;
-	if (!fgets(gc_saved, sizeof(gc_saved), f)) {
-		fclose(f);
-		gc_saved[0] = 0;
-		return false;
-	}
-	fclose(f);
-	len = strlen(gc_saved);
-	if (len && gc_saved[len - 1] == '\n')
-		gc_saved[len - 1] = 0;
-	f = fopen(GC_PARAM, "w");
-	if (!f || fputs("0", f) < 0 || fclose(f) != 0) {
+	if (!read_file(GC_PARAM, gc_saved, sizeof(gc_saved)) || !write_file(GC_PARAM, "0")) {
 		gc_saved[0] = 0;
 		return false;
 	}
@@ -1128,7 +1108,7 @@ static void threads_measure(int nthreads, int ncpu)
 	series_show(many);
 }
 
-/* ---- the table --------------------------------------------------------------- */
+/* ---- the rows: what is compared with what, against which goal ----------------- */
 
 enum goal_kind { NO_GOAL, GOAL_LE, GOAL_GE };
 
@@ -1140,10 +1120,10 @@ enum goal_kind { NO_GOAL, GOAL_LE, GOAL_GE };
  * round: the spread of those ratios says how much the host's load moved
  * the figure, and their median is kept in the JSON.
  */
-struct row {
+struct row_def {
 	const char *group;
 	const char *name;
-	const struct series *a, *b;
+	const char *a, *b;	/* the series compared */
 	const char *vs;		/* how the table names b */
 	double vs_scale;
 	double factor;
@@ -1154,6 +1134,12 @@ struct row {
 	double goal_value;
 	bool goal_on_value;	/* the goal bounds the figure, not the ratio */
 	const char *goal_unit;
+	bool per_cpu;		/* "%d" in name and ratio_def; goal_value per CPU */
+};
+
+struct row {
+	struct row_def d;
+	const struct series *a, *b;
 	/* computed */
 	double value, vs_value, ratio, ratio_spread, ratio_median;
 	int pairs;
@@ -1163,30 +1149,28 @@ struct row {
 static struct row rows[48];
 static int nrows;
 
-static struct row *add_row(const char *group, const char *name, const char *a,
-			   const char *b, const char *vs, double vs_scale, double factor,
-			   bool inv, bool paired, const char *ratio_def)
+static void add_row(const struct row_def *d)
 {
 	double q[MAX_ROUNDS], x, y;
 	struct row *r;
 	int i;
 
-	if (nrows == (int)(sizeof(rows) / sizeof(rows[0])))
+	if (nrows == (int)ARRAY_SIZE(rows))
 		die("too many rows");
 	r = &rows[nrows++];
-	*r = (struct row){ .group = group, .name = name, .a = series_get(a),
-		.b = series_get(b), .vs = vs, .vs_scale = vs_scale, .factor = factor,
-		.inv = inv, .paired = paired, .ratio_def = ratio_def, .goal_unit = "" };
+	*r = (struct row){ .d = *d, .a = series_get(d->a), .b = series_get(d->b) };
+	if (!r->d.goal_unit)
+		r->d.goal_unit = "";
 	r->value = series_value(r->a);
-	r->vs_value = series_value(r->b) * vs_scale;
-	r->ratio = factor * (inv ? r->vs_value / r->value : r->value / r->vs_value);
+	r->vs_value = series_value(r->b) * d->vs_scale;
+	r->ratio = d->factor * (d->inv ? r->vs_value / r->value : r->value / r->vs_value);
 	r->ratio_spread = r->ratio_median = NAN;
-	if (paired) {
+	if (d->paired) {
 		r->pairs = r->a->nr < r->b->nr ? r->a->nr : r->b->nr;
 		for (i = 0; i < r->pairs; i++) {
 			x = r->a->v[i];
-			y = r->b->v[i] * vs_scale;
-			q[i] = factor * (inv ? y / x : x / y);
+			y = r->b->v[i] * d->vs_scale;
+			q[i] = d->factor * (d->inv ? y / x : x / y);
 		}
 		if (r->pairs) {
 			r->ratio_median = median(q, r->pairs);
@@ -1197,30 +1181,23 @@ static struct row *add_row(const char *group, const char *name, const char *a,
 		r->why = r->a->what;
 	else if (r->b->nr == 0)
 		r->why = r->b->what;
-	return r;
-}
-
-static void set_goal(struct row *r, enum goal_kind kind, double value)
-{
-	r->goal = kind;
-	r->goal_value = value;
 }
 
 /* How many times better than the goal (>= 1: met); NAN without a goal. */
 static double headroom(const struct row *r)
 {
-	double x = r->goal_on_value ? r->value : r->ratio;
+	double x = r->d.goal_on_value ? r->value : r->ratio;
 
-	if (r->goal == NO_GOAL || isnan(x) || x <= 0)
+	if (r->d.goal == NO_GOAL || isnan(x) || x <= 0)
 		return NAN;
-	return r->goal == GOAL_LE ? r->goal_value / x : x / r->goal_value;
+	return r->d.goal == GOAL_LE ? r->d.goal_value / x : x / r->d.goal_value;
 }
 
 static const char *verdict(const struct row *r)
 {
 	double h = headroom(r);
 
-	if (r->goal == NO_GOAL)
+	if (r->d.goal == NO_GOAL)
 		return "-";
 	if (isnan(h))
 		return "n/a";
@@ -1229,61 +1206,11 @@ static const char *verdict(const struct row *r)
 
 static void goal_text(const struct row *r, char *out, size_t len)
 {
-	if (r->goal == NO_GOAL)
+	if (r->d.goal == NO_GOAL)
 		snprintf(out, len, "-");
 	else
-		snprintf(out, len, "%s %g%s", r->goal == GOAL_LE ? "<=" : ">=",
-			 r->goal_value, r->goal_on_value ? r->goal_unit : "");
-}
-
-static void fmt_num(double v, char *out, size_t len)
-{
-	if (isnan(v))
-		snprintf(out, len, "n/a");
-	else if (fabs(v) >= 1e6)
-		snprintf(out, len, "%.3g", v);
-	else if (fabs(v) >= 100)
-		snprintf(out, len, "%.0f", v);
-	else
-		snprintf(out, len, "%.3g", v);
-}
-
-static void print_table(FILE *f)
-{
-	char val[32], vsv[32], rat[48], gl[32], vs[64];
-	const char *group = "";
-	int i;
-
-	fprintf(f, "%-24s %16s  %-32s %14s  %-10s %s\n", "row", "measured",
-		"vs (reference)", "ratio", "goal", "result");
-	for (i = 0; i < nrows; i++) {
-		const struct row *r = &rows[i];
-		double h = headroom(r);
-
-		if (strcmp(group, r->group)) {
-			group = r->group;
-			fprintf(f, "-- %s\n", group);
-		}
-		fmt_num(r->value, val, sizeof(val));
-		fmt_num(r->vs_value, vsv, sizeof(vsv));
-		fmt_num(r->ratio, rat, sizeof(rat));
-		if (!isnan(r->ratio_spread))
-			snprintf(rat + strlen(rat), sizeof(rat) - strlen(rat), " ±%.0f%%",
-				 100 * r->ratio_spread);
-		goal_text(r, gl, sizeof(gl));
-		snprintf(vs, sizeof(vs), "%s %s", r->vs, vsv);
-		fprintf(f, "%-24s %9s %-6s  %-32s %14s  %-10s %s", r->name, val,
-			r->a->unit, vs, rat, gl, verdict(r));
-		if (!isnan(h))
-			fprintf(f, " (%.2fx)", h);
-		if (r->why)
-			fprintf(f, "  [%s]", r->why);
-		fputc('\n', f);
-	}
-	for (i = 0; i < nnotes; i++)
-		fprintf(f, "note: %s\n", notes[i]);
-	fprintf(f, "(ratio: of the best figures; ±: its spread round by round, half the IQR;"
-		" (Nx): headroom, how far past the goal, >= 1 meets it)\n");
+		snprintf(out, len, "%s %g%s", r->d.goal == GOAL_LE ? "<=" : ">=",
+			 r->d.goal_value, r->d.goal_on_value ? r->d.goal_unit : "");
 }
 
 /* ---- JSON -------------------------------------------------------------------- */
@@ -1360,20 +1287,20 @@ static void print_json(FILE *f, const char *kernel, int ncpu)
 
 		goal_text(r, gl, sizeof(gl));
 		fputs("    {\"name\": ", f);
-		json_str(f, r->name);
-		json_key_str(f, "group", r->group);
+		json_str(f, r->d.name);
+		json_key_str(f, "group", r->d.group);
 		json_key_num(f, "value", r->value);
 		json_key_str(f, "unit", r->a->unit);
-		json_key_str(f, "vs", r->vs);
+		json_key_str(f, "vs", r->d.vs);
 		json_key_num(f, "vs_value", r->vs_value);
 		json_key_num(f, "ratio", r->ratio);
-		json_key_str(f, "ratio_def", r->ratio_def);
+		json_key_str(f, "ratio_def", r->d.ratio_def);
 		json_key_num(f, "ratio_spread", r->ratio_spread);
 		json_key_num(f, "ratio_median_of_rounds", r->ratio_median);
 		fprintf(f, ", \"pairs\": %d", r->pairs);
 		json_key_str(f, "goal", gl);
-		json_key_str(f, "goal_on", r->goal == NO_GOAL ? "" :
-			     r->goal_on_value ? "value" : "ratio");
+		json_key_str(f, "goal_on", r->d.goal == NO_GOAL ? "" :
+			     r->d.goal_on_value ? "value" : "ratio");
 		json_key_num(f, "headroom", headroom(r));
 		json_key_str(f, "result", verdict(r));
 		if (r->why)
@@ -1397,95 +1324,112 @@ static void usage(void)
 	exit(2);
 }
 
+#define G_FLOOR		"floor"
+#define G_HANDLE	"one handle"
+#define G_CREATE	"create + destroy (ratio: speedup = alternative / refpool)"
+#define G_SHARE		"sharing"
+#define G_INTERN	"interning"
+#define G_GC		"collector (ns per object)"
+#define G_MEM		"kernel memory (bytes per object)"
+#define G_THR		"threads (dup+put pairs per second)"
+
+/* A row against a floor or a peer measured round by round beside it. */
+#define PAIRED(grp, sa, sb)							\
+	.group = grp, .name = sa, .a = sa, .b = sb, .vs = sb, .vs_scale = 1,	\
+	.factor = 1, .paired = true, .ratio_def = sa " / " sb
+/* A call that makes and drops something, against two null ioctls. */
+#define VS_2_NULL(grp, sa)							\
+	.group = grp, .name = sa, .a = sa, .b = "null_ioctl", .vs = "2x null_ioctl", \
+	.vs_scale = 2, .factor = 1, .paired = true, .ratio_def = sa " / (2 null_ioctl)"
+/* A create row: the alternative's time over refpool's, a speedup. */
+#define SPEEDUP(nm, sa, sb)							\
+	.group = G_CREATE, .name = nm, .a = sa, .b = sb, .vs = sb,		\
+	.vs_scale = 1, .factor = 1, .inv = true, .paired = true,		\
+	.ratio_def = sb " / " sa
+
+/*
+ * The table's rows, in the order shown. A goal bounds the ratio (or, with
+ * goal_on_value, the figure itself); the goals come from the
+ * "Performance" issue. The threads row's name, definition and goal depend
+ * on the CPU count: "%d" in them is the number of CPUs, and its goal is
+ * goal_value per CPU.
+ */
+static const struct row_def row_defs[] = {
+	{ PAIRED(G_FLOOR, "null_ioctl", "getppid") },
+
+	{ VS_2_NULL(G_HANDLE, "dup_put"),
+	  .goal = GOAL_LE, .goal_value = 1.3 },
+	{ PAIRED(G_HANDLE, "info", "null_ioctl") },
+	{ PAIRED(G_HANDLE, "read_64", "null_ioctl") },
+	{ PAIRED(G_HANDLE, "write_64", "null_ioctl") },
+	{ PAIRED(G_HANDLE, "read_64k", "null_ioctl") },
+	{ PAIRED(G_HANDLE, "write_64k", "null_ioctl") },
+
+	{ SPEEDUP("create_16_vs_memfd", "create_put_16", "memfd_16"),
+	  .goal = GOAL_GE, .goal_value = 5 },
+	{ SPEEDUP("create_16_vs_shm", "create_put_16", "shm_16"),
+	  .goal = GOAL_GE, .goal_value = 5 },
+	{ SPEEDUP("create_16_vs_vgem", "create_put_16", "vgem_dumb_16"),
+	  .goal = GOAL_GE, .goal_value = 2 },
+	{ SPEEDUP("create_4k_vs_memfd_mmap", "create_put_4k", "memfd_mmap_4k"),
+	  .goal = GOAL_GE, .goal_value = 3 },
+	{ SPEEDUP("create_4k_vs_memfd", "create_put_4k", "memfd_4k") },
+	{ SPEEDUP("create_4k_vs_shm", "create_put_4k", "shm_4k") },
+	{ SPEEDUP("create_4k_vs_vgem", "create_put_4k", "vgem_dumb_4k") },
+	{ SPEEDUP("create_1m_vs_memfd", "create_put_1m", "memfd_1m") },
+	{ SPEEDUP("create_1m_vs_shm", "create_put_1m", "shm_1m") },
+	{ SPEEDUP("create_1m_vs_vgem", "create_put_1m", "vgem_dumb_1m") },
+
+	{ PAIRED(G_SHARE, "export_import", "prime_export_import"),
+	  .goal = GOAL_LE, .goal_value = 1 },
+
+	{ VS_2_NULL(G_INTERN, "intern_hit_16"),
+	  .goal = GOAL_LE, .goal_value = 1.5 },
+	{ VS_2_NULL(G_INTERN, "intern_hit_4k") },
+	{ VS_2_NULL(G_INTERN, "intern_new_16") },
+	{ VS_2_NULL(G_INTERN, "intern_new_4k") },
+
+	{ .group = G_GC, .name = "gc_1e4", .a = "gc_1e4", .b = "null_ioctl", .vs = "null_ioctl",
+	  .vs_scale = 1, .factor = 1, .ratio_def = "gc_1e4 per object / null_ioctl" },
+	{ .group = G_GC, .name = "gc_1e5", .a = "gc_1e5", .b = "gc_1e4", .vs = "gc_1e4",
+	  .vs_scale = 1, .factor = 10, .paired = true, .ratio_def = "time(10^5) / time(10^4)" },
+	{ .group = G_GC, .name = "gc_1e6", .a = "gc_1e6", .b = "gc_1e5", .vs = "gc_1e5",
+	  .vs_scale = 1, .factor = 10, .paired = true, .ratio_def = "time(10^6) / time(10^5)",
+	  .goal = GOAL_LE, .goal_value = 12 },
+
+	{ .group = G_MEM, .name = "mem_16", .a = "mem_16", .b = "mem_memfd_16", .vs = "memfd_16",
+	  .vs_scale = 1, .factor = 1, .ratio_def = "mem_16 / mem_memfd_16",
+	  .goal = GOAL_LE, .goal_value = 128, .goal_on_value = true, .goal_unit = " B" },
+	{ .group = G_MEM, .name = "mem_4k", .a = "mem_4k", .b = "mem_memfd_4k", .vs = "memfd_4k",
+	  .vs_scale = 1, .factor = 1, .ratio_def = "mem_4k / mem_memfd_4k" },
+
+	{ .group = G_THR, .name = "dup_put_%dthreads", .a = "dup_put_nthreads",
+	  .b = "dup_put_1thread", .vs = "1 thread", .vs_scale = 1, .factor = 1, .paired = true,
+	  .ratio_def = "throughput(%d threads) / throughput(1 thread)",
+	  .goal = GOAL_GE, .goal_value = 0.8, .per_cpu = true },
+};
+
+#undef PAIRED
+#undef VS_2_NULL
+#undef SPEEDUP
+
 static void build_rows(int ncpu)
 {
-	static const char *const G_FLOOR = "floor", *const G_HANDLE = "one handle",
-		*const G_CREATE = "create + destroy (ratio: speedup = alternative / refpool)",
-		*const G_SHARE = "sharing", *const G_INTERN = "interning",
-		*const G_GC = "collector (ns per object)",
-		*const G_MEM = "kernel memory (bytes per object)",
-		*const G_THR = "threads (dup+put pairs per second)";
-	static char thr_name[40], thr_def[64];
-	struct row *r;
+	static char names[ARRAY_SIZE(row_defs)][2][80];
+	struct row_def d;
+	unsigned i;
 
-	add_row(G_FLOOR, "null_ioctl", "null_ioctl", "getppid", "getppid", 1, 1, false, true,
-		"null_ioctl / getppid");
-
-	r = add_row(G_HANDLE, "dup_put", "dup_put", "null_ioctl", "2x null_ioctl", 2, 1, false,
-		    true, "dup_put / (2 null_ioctl)");
-	set_goal(r, GOAL_LE, 1.3);
-	add_row(G_HANDLE, "info", "info", "null_ioctl", "null_ioctl", 1, 1, false, true,
-		"info / null_ioctl");
-	add_row(G_HANDLE, "read_64", "read_64", "null_ioctl", "null_ioctl", 1, 1, false, true,
-		"read_64 / null_ioctl");
-	add_row(G_HANDLE, "write_64", "write_64", "null_ioctl", "null_ioctl", 1, 1, false, true,
-		"write_64 / null_ioctl");
-	add_row(G_HANDLE, "read_64k", "read_64k", "null_ioctl", "null_ioctl", 1, 1, false, true,
-		"read_64k / null_ioctl");
-	add_row(G_HANDLE, "write_64k", "write_64k", "null_ioctl", "null_ioctl", 1, 1, false, true,
-		"write_64k / null_ioctl");
-
-	r = add_row(G_CREATE, "create_16_vs_memfd", "create_put_16", "memfd_16", "memfd_16",
-		    1, 1, true, true, "memfd_16 / create_put_16");
-	set_goal(r, GOAL_GE, 5);
-	r = add_row(G_CREATE, "create_16_vs_shm", "create_put_16", "shm_16", "shm_16",
-		    1, 1, true, true, "shm_16 / create_put_16");
-	set_goal(r, GOAL_GE, 5);
-	r = add_row(G_CREATE, "create_16_vs_vgem", "create_put_16", "vgem_dumb_16",
-		    "vgem_dumb_16", 1, 1, true, true, "vgem_dumb_16 / create_put_16");
-	set_goal(r, GOAL_GE, 2);
-	r = add_row(G_CREATE, "create_4k_vs_memfd_mmap", "create_put_4k", "memfd_mmap_4k",
-		    "memfd_mmap_4k", 1, 1, true, true, "memfd_mmap_4k / create_put_4k");
-	set_goal(r, GOAL_GE, 3);
-	add_row(G_CREATE, "create_4k_vs_memfd", "create_put_4k", "memfd_4k", "memfd_4k",
-		1, 1, true, true, "memfd_4k / create_put_4k");
-	add_row(G_CREATE, "create_4k_vs_shm", "create_put_4k", "shm_4k", "shm_4k",
-		1, 1, true, true, "shm_4k / create_put_4k");
-	add_row(G_CREATE, "create_4k_vs_vgem", "create_put_4k", "vgem_dumb_4k", "vgem_dumb_4k",
-		1, 1, true, true, "vgem_dumb_4k / create_put_4k");
-	add_row(G_CREATE, "create_1m_vs_memfd", "create_put_1m", "memfd_1m", "memfd_1m",
-		1, 1, true, true, "memfd_1m / create_put_1m");
-	add_row(G_CREATE, "create_1m_vs_shm", "create_put_1m", "shm_1m", "shm_1m",
-		1, 1, true, true, "shm_1m / create_put_1m");
-	add_row(G_CREATE, "create_1m_vs_vgem", "create_put_1m", "vgem_dumb_1m", "vgem_dumb_1m",
-		1, 1, true, true, "vgem_dumb_1m / create_put_1m");
-
-	r = add_row(G_SHARE, "export_import", "export_import", "prime_export_import",
-		    "prime_export_import", 1, 1, false, true,
-		    "export_import / prime_export_import");
-	set_goal(r, GOAL_LE, 1);
-
-	r = add_row(G_INTERN, "intern_hit_16", "intern_hit_16", "null_ioctl", "2x null_ioctl",
-		    2, 1, false, true, "intern_hit_16 / (2 null_ioctl)");
-	set_goal(r, GOAL_LE, 1.5);
-	add_row(G_INTERN, "intern_hit_4k", "intern_hit_4k", "null_ioctl", "2x null_ioctl",
-		2, 1, false, true, "intern_hit_4k / (2 null_ioctl)");
-	add_row(G_INTERN, "intern_new_16", "intern_new_16", "null_ioctl", "2x null_ioctl",
-		2, 1, false, true, "intern_new_16 / (2 null_ioctl)");
-	add_row(G_INTERN, "intern_new_4k", "intern_new_4k", "null_ioctl", "2x null_ioctl",
-		2, 1, false, true, "intern_new_4k / (2 null_ioctl)");
-
-	add_row(G_GC, "gc_1e4", "gc_1e4", "null_ioctl", "null_ioctl", 1, 1, false, false,
-		"gc_1e4 per object / null_ioctl");
-	add_row(G_GC, "gc_1e5", "gc_1e5", "gc_1e4", "gc_1e4", 1, 10, false, true,
-		"time(10^5) / time(10^4)");
-	r = add_row(G_GC, "gc_1e6", "gc_1e6", "gc_1e5", "gc_1e5", 1, 10, false, true,
-		    "time(10^6) / time(10^5)");
-	set_goal(r, GOAL_LE, 12);
-
-	r = add_row(G_MEM, "mem_16", "mem_16", "mem_memfd_16", "memfd_16", 1, 1, false, false,
-		    "mem_16 / mem_memfd_16");
-	set_goal(r, GOAL_LE, 128);
-	r->goal_on_value = true;
-	r->goal_unit = " B";
-	add_row(G_MEM, "mem_4k", "mem_4k", "mem_memfd_4k", "memfd_4k", 1, 1, false, false,
-		"mem_4k / mem_memfd_4k");
-
-	snprintf(thr_name, sizeof(thr_name), "dup_put_%dthreads", ncpu);
-	snprintf(thr_def, sizeof(thr_def), "throughput(%d threads) / throughput(1 thread)", ncpu);
-	r = add_row(G_THR, thr_name, "dup_put_nthreads", "dup_put_1thread", "1 thread", 1, 1,
-		    false, true, thr_def);
-	set_goal(r, GOAL_GE, 0.8 * ncpu);
+	for (i = 0; i < ARRAY_SIZE(row_defs); i++) {
+		d = row_defs[i];
+		if (d.per_cpu) {
+			snprintf(names[i][0], sizeof(names[i][0]), d.name, ncpu);
+			snprintf(names[i][1], sizeof(names[i][1]), d.ratio_def, ncpu);
+			d.name = names[i][0];
+			d.ratio_def = names[i][1];
+			d.goal_value *= ncpu;
+		}
+		add_row(&d);
+	}
 }
 
 int main(int argc, char **argv)
@@ -1499,7 +1443,7 @@ int main(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json")) {
-			opt.json = true;
+			/* the only output; the option stays for bench/run */
 		} else if (!strcmp(argv[i], "--quick")) {
 			opt.quick = true;
 			opt.target_ns = 10e6;
@@ -1594,10 +1538,7 @@ int main(int argc, char **argv)
 	gc_measure();
 
 	build_rows(ncpu);
-	if (opt.json)
-		print_json(stdout, kernel, ncpu);
-	else
-		print_table(stdout);
+	print_json(stdout, kernel, ncpu);
 
 	ok(rp_put(pool, h_small), "rp_put");
 	ok(rp_put(pool, h_big), "rp_put");

@@ -1,19 +1,33 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""bench/report.py — the host side of bench/run.
+"""bench/report.py — the table of refpool-bench's results, drawn here only.
 
-    report.py RAW.json OUT.json [--dat DIR] [--set KEY=VALUE]...
+    report.py RAW.json [OUT.json] [--dat DIR] [--set KEY=VALUE]...
 
-Reads the JSON that refpool-bench printed in the VM, adds the --set
-annotations under "host", writes it to OUT.json, prints the table (each
-ratio beside its goal and PASS/MISS) and, with --dat, writes the two data
-files bench/plot.gp draws: DIR/goals.dat (rows with a goal) and
+Reads the JSON that refpool-bench printed (RAW.json, or - for standard
+input; anything outside the REFPOOL_BENCH_JSON_BEGIN/END lines is left
+out, so refpool-bench's whole output can be piped in), adds the --set
+annotations under "host", writes it to OUT.json if given, prints the table
+(each ratio beside its goal and PASS/MISS) and, with --dat, writes the two
+data files bench/plot.gp draws: DIR/goals.dat (rows with a goal) and
 DIR/info.dat (the others). Exit status 1 if the JSON is not what
 refpool-bench writes.
 """
 import json
 import math
 import sys
+
+
+BEGIN, END = "REFPOOL_BENCH_JSON_BEGIN", "REFPOOL_BENCH_JSON_END"
+
+
+def between_markers(text):
+    """The JSON document of refpool-bench's output, or all of a bare one."""
+    lines = text.replace("\r", "").splitlines()
+    if BEGIN in lines and END in lines[lines.index(BEGIN):]:
+        start = lines.index(BEGIN) + 1
+        return "\n".join(lines[start:lines.index(END, start)])
+    return text
 
 
 def num(v):
@@ -103,12 +117,16 @@ def main(argv):
         else:
             args.append(argv[i])
             i += 1
-    if len(args) != 2:
+    if len(args) not in (1, 2):
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
     try:
-        with open(args[0]) as fh:
-            doc = json.load(fh)
+        if args[0] == "-":
+            text = sys.stdin.read()
+        else:
+            with open(args[0]) as fh:
+                text = fh.read()
+        doc = json.loads(between_markers(text))
         if doc.get("schema") != 1 or not isinstance(doc.get("rows"), list):
             raise ValueError("not refpool-bench's JSON (schema 1)")
     except (OSError, ValueError) as e:
@@ -116,9 +134,10 @@ def main(argv):
         return 1
     if sets:
         doc["host"] = sets
-    with open(args[1], "w") as fh:
-        json.dump(doc, fh, indent=2)
-        fh.write("\n")
+    if len(args) == 2:
+        with open(args[1], "w") as fh:
+            json.dump(doc, fh, indent=2)
+            fh.write("\n")
     print(table(doc))
     if dat:
         write_dat(doc, dat)

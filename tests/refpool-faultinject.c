@@ -17,8 +17,7 @@
  * Every injected failure must give a clean error (-ENOMEM, or what the
  * scenario lists: -ENOBUFS for a socket, -EAGAIN for fork...) and change
  * nothing visible: the pool's objects, bytes, interned, user_bytes,
- * intern_hits, intern_bytes_saved, the session's handles, the number the
- * next handle gets, the refs, flags, size and contents of every object the
+ * intern_hits, intern_bytes_saved, the session's handles, the refs, flags, size and contents of every object the
  * scenario holds, the process's fds and mappings. A fault the call absorbs
  * (it succeeds anyway: a fallback, kmemleak's own pool) must leave a correct
  * result. After every run the scenario lets go of everything and the pool
@@ -55,7 +54,8 @@
 #include <linux/refpool.h>
 #include <refpool.h>
 
-#define KSFT_SKIP	4
+#include "common.h"
+
 #define MAXH		64
 
 static struct {
@@ -81,19 +81,6 @@ static void fail(const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	printf("\n");
-}
-
-static const char *en(long e)
-{
-	static char bufs[4][48];
-	static int next;
-	char *b = bufs[next++ & 3];
-
-	if (e >= 0)
-		snprintf(b, 48, "%ld", e);
-	else
-		snprintf(b, 48, "-%s", strerrorname_np(-e) ? strerrorname_np(-e) : "?");
-	return b;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -148,34 +135,6 @@ static struct knob knobs[] = {
 	{ .path = "/sys/kernel/debug/fail_page_alloc/verbose", .value = "0" },
 };
 
-static bool write_file(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = write(fd, value, strlen(value)) == (ssize_t)strlen(value);
-	close(fd);
-	return ok;
-}
-
-static bool read_file(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return false;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return true;
-}
-
 static void knobs_restore(void)
 {
 	unsigned k;
@@ -215,7 +174,6 @@ struct obj_state {
 struct snap {
 	struct rp_stats g;	/* through ctl */
 	uint64_t handles;	/* of the scenario's session */
-	rp_handle_t next;	/* the number the next handle gets */
 	int nfds, nmaps;
 	int nh;
 	struct obj_state o[MAXH];
@@ -238,21 +196,9 @@ struct ctx {
 	uint64_t len;
 	uint32_t flags;
 	uint64_t refs0;		/* refs of the object in flight, before */
-	rp_handle_t probe;	/* for the next-handle number */
 };
 
 static uint8_t big[1 << 16];
-
-static uint64_t fnv(const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
-	return h;
-}
 
 static int count_dir(const char *path)
 {
@@ -284,18 +230,12 @@ static int count_lines(const char *path)
 static void take(struct ctx *c, struct snap *s)
 {
 	struct rp_stats st;
-	rp_handle_t h;
 	int k;
 
 	memset(s, 0, sizeof(*s));
 	rp_stats(ctl, &s->g);
 	if (c->p && rp_stats(c->p, &st) == 0)
 		s->handles = st.session_handles;
-	/* the next handle number: dup and put again (nothing changes) */
-	if (c->p && c->probe && rp_dup(c->p, c->probe, &h) == 0) {
-		s->next = h;
-		rp_put(c->p, h);
-	}
 	s->nfds = count_dir("/proc/self/fd");
 	s->nmaps = count_lines("/proc/self/maps");
 	s->nh = c->nh;
@@ -325,7 +265,6 @@ static void diff(const struct snap *a, const struct snap *b, char *out, size_t s
 	D(a->g.intern_bytes_saved != b->g.intern_bytes_saved, " intern_bytes_saved %" PRIu64 "->%" PRIu64,
 	  a->g.intern_bytes_saved, b->g.intern_bytes_saved);
 	D(a->handles != b->handles, " session_handles %" PRIu64 "->%" PRIu64, a->handles, b->handles);
-	D(a->next != b->next, " next handle number %u->%u (a number leaked)", a->next, b->next);
 	D(a->nfds != b->nfds, " open fds %d->%d", a->nfds, b->nfds);
 	D(a->nmaps != b->nmaps, " mappings %d->%d", a->nmaps, b->nmaps);
 	for (k = 0; k < a->nh && k < b->nh; k++) {
@@ -389,17 +328,14 @@ static int new_obj(struct ctx *c, uint64_t size, uint32_t nslots, rp_handle_t *h
 	return 0;
 }
 
-/* every scenario starts with one object, the probe for handle numbers */
+/* every scenario starts with one object in its session */
 static int setup_base(struct ctx *c)
 {
 	rp_handle_t h;
 
 	if (rp_open(&c->p))
 		return -1;
-	if (new_obj(c, 40, 2, &h))
-		return -1;
-	c->probe = h;
-	return 0;
+	return new_obj(c, 40, 2, &h);
 }
 
 static void check_new_handle(struct ctx *c, rp_handle_t h, const char *name,
@@ -686,6 +622,77 @@ static void after_unpin_fail(struct ctx *c, const char *name)
 {
 	if (rp_unpin(c->p, &c->tok))
 		fail("%s: a failed unpin left the token unpinned", name);
+}
+
+/* PINS: the user's pins, listed into a buffer */
+static long call_list_pins(struct ctx *c)
+{
+	int ret = rp_list_pins(c->p, (struct rp_pin_info *)(void *)c->data, 8);
+
+	return ret < 0 ? ret : 0;
+}
+
+static void undo_list_pins(struct ctx *c, long ret, const char *name)
+{
+	(void)ret;
+	if (rp_unpin(c->p, &c->tok))
+		fail("%s: the listed pin could not be unpinned", name);
+}
+
+static void after_list_pins_fail(struct ctx *c, const char *name)
+{
+	undo_list_pins(c, 0, name);
+}
+
+/* A scenario for an optional part of the module: 1 (not run) without it. */
+static int need_feature(struct ctx *c, uint64_t feature)
+{
+	struct refpool_version v;
+
+	if (ioctl(rp_fd(c->p), REFPOOL_IOC_VERSION, &v) || !(v.features & feature))
+		return 1;
+	return 0;
+}
+
+static int setup_watchable(struct ctx *c)
+{
+	if (setup_one(c))
+		return -1;
+	return need_feature(c, REFPOOL_FEAT_EVENTS);
+}
+
+static long call_watch(struct ctx *c)
+{
+	return rp_watch(c->p, c->made2[0], RP_EV_FREED | RP_EV_SEALED, 7);
+}
+
+static int setup_watchable_token(struct ctx *c)
+{
+	if (setup_one(c) || rp_publish(c->p, c->made2[0], &c->tok))
+		return -1;
+	return need_feature(c, REFPOOL_FEAT_EVENTS);
+}
+
+static long call_watch_token(struct ctx *c)
+{
+	return rp_watch_token(c->p, &c->tok, RP_EV_FREED, 7);
+}
+
+static long call_watch_gc(struct ctx *c)
+{
+	return rp_watch(c->p, 0, RP_EV_GC, 7);
+}
+
+static int setup_dmabuf(struct ctx *c)
+{
+	if (setup_one(c))
+		return -1;
+	return need_feature(c, REFPOOL_FEAT_DMABUF);
+}
+
+static long call_export_dmabuf(struct ctx *c)
+{
+	return rp_export_dmabuf(c->p, c->made2[0], O_CLOEXEC | O_RDWR, &c->fd);
 }
 
 static unsigned intern_seq;
@@ -1177,6 +1184,11 @@ static const struct scenario scenarios[] = {
 	{ "PUBLISH with PIN", setup_one, call_pin, undo_pin, NULL, { ENOMEM }, NULL, false },
 	{ "LOOKUP", setup_published, call_lookup, undo_put, NULL, { ENOMEM }, NULL, false },
 	{ "UNPIN", setup_pinned, call_unpin, undo_unpinned, after_unpin_fail, { ENOMEM }, NULL, false },
+	{ "PINS (list)", setup_pinned, call_list_pins, undo_list_pins, after_list_pins_fail, { ENOMEM }, NULL, false },
+	{ "WATCH (object)", setup_watchable, call_watch, undo_none, NULL, { ENOMEM }, NULL, false },
+	{ "WATCH (token)", setup_watchable_token, call_watch_token, undo_none, NULL, { ENOMEM }, NULL, false },
+	{ "WATCH (collector)", setup_watchable, call_watch_gc, undo_none, NULL, { ENOMEM }, NULL, false },
+	{ "EXPORT_DMABUF", setup_dmabuf, call_export_dmabuf, undo_close_fd, NULL, { ENOMEM, ENFILE }, NULL, false },
 	{ "INTERN (new, 12 bytes)", setup_intern_new, call_intern_small, undo_intern, NULL, { ENOMEM }, NULL, false },
 	{ "INTERN (new, 300 bytes)", setup_intern_new, call_intern_big, undo_intern, NULL, { ENOMEM }, NULL, false },
 	{ "INTERN (new, 6000 bytes)", setup_intern_new, call_intern_pages, undo_intern, NULL, { ENOMEM }, NULL, false },
@@ -1262,7 +1274,13 @@ static void run_scenario(const struct scenario *s, struct result *r)
 			fail("%s: rp_stats failed", s->name);
 			return;
 		}
-		if (s->setup(&c)) {
+		ret = s->setup(&c);
+		if (ret > 0) {
+			printf("refpool-faultinject: %s: not run, the module lacks that part\n", s->name);
+			teardown(&c);
+			return;
+		}
+		if (ret) {
 			fail("%s: set-up failed", s->name);
 			teardown(&c);
 			return;
@@ -1362,7 +1380,6 @@ int main(int argc, char **argv)
 	unsigned k;
 	int ch, leaks;
 	double t0;
-	struct timespec ts;
 
 	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (ch) {
@@ -1407,8 +1424,7 @@ int main(int argc, char **argv)
 	leaks = kmemleak_report(false);
 	write_file("/sys/kernel/debug/kmemleak", "clear");
 	rp_stats(ctl, &base);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	t0 = ts.tv_sec + ts.tv_nsec / 1e9;
+	t0 = now_s();
 	printf("refpool-faultinject: %zu scenarios; pool before: %" PRIu64 " objects, %" PRIu64 " bytes%s\n",
 	       NSCEN, base.objects, base.bytes, leaks < 0 ? "; no kmemleak" : "");
 
@@ -1445,12 +1461,11 @@ int main(int argc, char **argv)
 		if (leaks > 0)
 			fail("kmemleak: %d unreferenced objects (first ones above)", leaks);
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	if (consumed)
 		printf("refpool-faultinject: note: %lu failed receives consumed their message (the import failed after recvmsg): the reference in flight is lost, by the library's design\n",
 		       consumed);
 	printf("refpool-faultinject: %lu faults injected in %lu runs (%lu clean errors, %lu absorbed), %.0f s; kmemleak: %s; %lu failures\n",
-	       tot.faults, tot.runs, tot.errors, tot.absorbed, ts.tv_sec + ts.tv_nsec / 1e9 - t0,
+	       tot.faults, tot.runs, tot.errors, tot.absorbed, now_s() - t0,
 	       leaks < 0 ? "not available" : leaks ? "LEAKS" : "clean", failures);
 	printf("%s\n", failures ? "FAIL" : "PASS");
 	return failures ? 1 : 0;

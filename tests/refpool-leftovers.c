@@ -44,6 +44,8 @@
 
 #include <refpool.h>
 
+#include "common.h"
+
 #define LEFT_GARBAGE	3
 #define LEFT_PINNED	5	/* pinned object, its cycle of 2, 2 interned */
 
@@ -148,7 +150,7 @@ int main(int argc, char **argv)
 		return hold(argv[2]);
 	if (rp_open(&pool)) {
 		printf("SKIP refpool-leftovers: no /dev/refpool\n");
-		return 4;
+		return KSFT_SKIP;
 	}
 	step("rp_stats", rp_stats(pool, &before));
 	pid = fork();

@@ -46,6 +46,8 @@
 
 #include <refpool.h>
 
+#include "common.h"
+
 #define CG_ROOT	"/sys/fs/cgroup"
 #define CG	CG_ROOT "/refpool-memcg"
 
@@ -56,47 +58,13 @@ struct report {
 	int err;		/* 0, or the errno that stopped it (last report) */
 };
 
-static bool write_file(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	bool ok;
-
-	if (fd < 0)
-		return false;
-	ok = write(fd, value, strlen(value)) == (ssize_t)strlen(value);
-	close(fd);
-	return ok;
-}
-
-static bool read_file(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, size - 1);
-	close(fd);
-	if (n < 0)
-		return false;
-	buf[n] = '\0';
-	return true;
-}
-
-static uint64_t read_u64(const char *path)
-{
-	char buf[64];
-
-	return read_file(path, buf, sizeof(buf)) ? strtoull(buf, NULL, 10) : UINT64_MAX;
-}
-
 /* One "key value" line of a flat-keyed file such as memory.events. */
 static uint64_t read_key(const char *path, const char *key)
 {
 	char buf[1024], *p;
 	size_t len = strlen(key);
 
-	if (!read_file(path, buf, sizeof(buf)))
+	if (!read_file_to(path, buf, sizeof(buf), false))
 		return UINT64_MAX;
 	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
 		if (!strncmp(p, key, len) && p[len] == ' ')
@@ -156,7 +124,7 @@ static void child(int wfd, uint64_t object_size)
 		if (ret)
 			_exit(0);	/* the error is reported: the kernel drops the rest */
 		if (r.objects > 4096)
-			_exit(4);
+			_exit(KSFT_SKIP);
 	}
 }
 
@@ -189,23 +157,23 @@ int main(int argc, char **argv)
 	limit = limit_mb << 20;
 	if (geteuid() != 0) {
 		printf("SKIP refpool-memcg: needs root\n");
-		return 4;
+		return KSFT_SKIP;
 	}
 	if (rp_open(&p)) {
 		printf("SKIP refpool-memcg: no /dev/refpool\n");
-		return 4;
+		return KSFT_SKIP;
 	}
 	rp_gc(p, NULL);
 	rp_stats(p, &base);
 	why = cgroup_setup();
 	if (why) {
 		printf("SKIP refpool-memcg: %s\n", why);
-		return 4;
+		return KSFT_SKIP;
 	}
 	snprintf(buf, sizeof(buf), "%" PRIu64, limit);
 	if (!write_file(CG "/memory.max", buf)) {
 		printf("SKIP refpool-memcg: cannot set " CG "/memory.max\n");
-		return 4;
+		return KSFT_SKIP;
 	}
 	write_file(CG "/memory.swap.max", "0");
 	oom0 = read_key(CG "/memory.events", "oom_kill");
