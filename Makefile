@@ -1,11 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
-# refpool: `make` builds the module, the library, the CLI and the selftests.
-#   make demo         set up (as root, from Debian's packages), boot the VM, show refpool
-#   make check        set up, lint, build, packaging checks (install, DKMS), the selftests
-#                     in the VM: "N passed, N failed"
-#   make install      library, header, pkg-config file, CLI (PREFIX, DESTDIR)
-#   make module       the module only (KDIR= to choose the kernel build tree)
+# refpool: `make` builds the module, the library, the CLI and the selftests;
+# `make help` lists every target. A target's description is the "## " comment
+# on its rule line, which `make help` prints: a .PHONY target without one
+# makes `make help` fail, so the list cannot fall behind the Makefile.
 #
 # The module builds against /lib/modules/$(uname -r)/build when it exists (a
 # real machine, for insmod), else against the headers of the kernel the VM
@@ -43,16 +41,30 @@ PC := userspace/lib/refpool.pc
 .PHONY: all module lib cli demo-prog selftests install uninstall check demo \
 	setup clean help
 
-all: module lib cli demo-prog selftests
+# ---- build: the module, the library, the CLI, the demo, the selftests --------
 
-help:
-	@sed -n '3,13p' Makefile
+all: module lib cli demo-prog selftests ## (the default) everything below in this section
 
-module:
+# Every .PHONY target with its "## " text, under the "# ---- NAME ----" line
+# of its section; the targets without one are named on stderr, and fail it.
+help: ## this list
+	@awk 'function flush() { if (sec != "" && body != "") printf "\n%s:\n%s", sec, body; body = "" } \
+	/^# ---- end / { next } \
+	/^# ---- / { flush(); sec = $$0; sub(/^# ---- /, "", sec); sub(/ -*$$/, "", sec); next } \
+	/^\.PHONY:/ { phony = 1 } \
+	phony { line = $$0; sub(/^\.PHONY:/, "", line); sub(/\\$$/, "", line); \
+		n = split(line, t, /[ \t]+/); for (i = 1; i <= n; i++) if (t[i] != "") want[t[i]] = 1; \
+		if ($$0 !~ /\\$$/) phony = 0; next } \
+	/^[A-Za-z0-9_.-]+:.*## / { name = $$0; sub(/:.*/, "", name); text = $$0; sub(/^[^#]*## /, "", text); \
+		body = body sprintf("  make %-16s %s\n", name, text); done[name] = 1 } \
+	END { flush(); for (w in want) if (!(w in done)) { print "help: no \"## \" description for " w > "/dev/stderr"; bad = 1 } \
+		exit bad }' $(firstword $(MAKEFILE_LIST))
+
+module: ## the module only (KDIR= chooses the kernel build tree)
 	@test -n "$(KDIR)" || { echo "no kernel build tree: run scripts/setup (as root) or set KDIR=" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
-lib: $(LIB_A) $(LIB_SO) $(PC)
+lib: $(LIB_A) $(LIB_SO) $(PC) ## librefpool.a, librefpool.so, refpool.pc
 
 userspace/lib/%.o: userspace/lib/%.c userspace/lib/internal.h \
 		userspace/include/refpool.h uapi/linux/refpool.h
@@ -74,21 +86,23 @@ make_pc = sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 $(PC): userspace/lib/refpool.pc.in Makefile
 	$(call make_pc,$@)
 
-cli: $(CLI)
+cli: $(CLI) ## refpoolctl
 
 $(CLI): $(wildcard userspace/cli/*.c userspace/cli/*.h) $(LIB_A)
 	$(CC) $(USER_CFLAGS) -o $@ $(filter %.c,$^) $(LIB_A)
 
-demo-prog: $(DEMO)
+demo-prog: $(DEMO) ## userspace/demo/refpool-demo
 
 $(DEMO): userspace/demo/refpool-demo.c $(LIB_A)
 	$(CC) $(USER_CFLAGS) -o $@ $< $(LIB_A)
 
-selftests: $(LIB_A)
+selftests: $(LIB_A) ## the kselftest programs (selftests/), 64- and 32-bit (selftests/m32/)
 	@test -n "$(KSRC)" || { echo "no kernel source: run scripts/setup (as root)" >&2; exit 1; }
 	$(MAKE) -C selftests KSRC=$(KSRC)
 
-install: lib cli
+# ---- install (PREFIX=, DESTDIR=) ----------------------------------------------
+
+install: lib cli ## library, header, pkg-config file, CLI, man pages, udev rule
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR)
 	install -m 644 userspace/include/refpool.h $(DESTDIR)$(INCLUDEDIR)/refpool.h
 	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/librefpool.a
@@ -100,13 +114,15 @@ install: lib cli
 	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/refpool.pc
 	install -m 755 $(CLI) $(DESTDIR)$(BINDIR)/refpoolctl
 
-uninstall:
+uninstall: ## what make install installed
 	rm -f $(DESTDIR)$(INCLUDEDIR)/refpool.h $(DESTDIR)$(LIBDIR)/librefpool.* \
 	      $(DESTDIR)$(LIBDIR)/pkgconfig/refpool.pc $(DESTDIR)$(BINDIR)/refpoolctl
 
+# ---- set-up and the checks ---------------------------------------------------
+
 # Set-up installs from Debian's packages and needs root; it is quick when
 # everything is there already.
-setup:
+setup: ## (root) install what is missing from Debian's packages, unpack the VM's kernel
 	scripts/setup
 
 # The VM boots Debian's kernel: build the module for it, whatever KDIR says.
@@ -116,57 +132,45 @@ VM_KDIR = $(shell scripts/env.sh --print VM_KDIR)
 # make check tests the test build of the module, with its delay points
 # (module/hooks.h); a plain `make module` has none.
 check: export REFPOOL_TEST_HOOKS = 1
-check: setup
+check: setup ## lint, build, packaging checks, then the selftests (64- and 32-bit) in the VM: "N passed, N failed"
 	scripts/lint
 	$(MAKE) all KDIR=$(VM_KDIR)
 	scripts/check-packaging
 	scripts/check
 
-demo: setup
+demo: setup ## build everything and show refpool at work in the VM
 	$(MAKE) all KDIR=$(VM_KDIR)
 	scripts/vm-run -- $(CURDIR)/$(DEMO)
 
-clean:
+clean: ## remove what the build made in the checkout (not the caches)
 	-test -n "$(KDIR)" && $(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	-test -n "$(KSRC)" && $(MAKE) -C selftests KSRC=$(KSRC) clean
 	rm -f $(LIB_OBJS) $(LIB_A) userspace/lib/librefpool.so* $(PC) $(CLI) $(DEMO)
 
-# ---- bench: the benchmark suite (issue "Performance"; see bench/README.md) ----
-#   make bench        build bench/refpool-bench, run it in the VM, write
-#                     bench/results.json and bench/results.png, print the table
-#                     (BENCH_ARGS=--quick for a short smoke run)
-#   make bench-prog   build bench/refpool-bench only
+# ---- benchmarks (bench/README.md) ------------------------------------------------
 BENCH := bench/refpool-bench
 BENCH_ARGS ?=
 
 .PHONY: bench bench-prog bench-clean
 
-bench-prog: $(BENCH)
+bench-prog: $(BENCH) ## bench/refpool-bench only
 
 $(BENCH): bench/refpool-bench.c $(LIB_A) userspace/include/refpool.h uapi/linux/refpool.h \
 		tests/common.h
 	$(CC) $(USER_CFLAGS) -o $@ bench/refpool-bench.c $(LIB_A) -pthread
 
-bench: setup
+bench: setup ## run the benchmark in the VM: bench/results.json, .png, the table (BENCH_ARGS=--quick)
 	$(MAKE) bench-prog
 	$(MAKE) module KDIR=$(VM_KDIR)
 	bench/run $(BENCH_ARGS)
 
-bench-clean:
+bench-clean: ## remove the benchmark program and its VM log
 	rm -f $(BENCH) bench/vm.log
 
 clean: bench-clean
-# ---- end bench -----------------------------------------------------------------
+# ---- end benchmarks ------------------------------------------------------------
 
 # ---- packaging: man pages, udev rule, DKMS, lint, the Python binding ----------
-#   make lint            the static checks of scripts/lint: checkpatch, sparse,
-#                        kernel-doc, userspace -Werror, shellcheck, man pages,
-#                        python, dkms.conf's version (one step: scripts/lint STEP)
-#   make dkms-install    (root) sources to /usr/src/refpool-$(VERSION), then dkms
-#                        add, build, install; DKMS_KERNEL=RELEASE for a kernel
-#                        other than the running one
-#   make dkms-uninstall  (root) dkms remove --all, and the sources go
-#   make python-test     the Python binding's unittests and examples in the VM
 # `make install` also installs the man pages under $(MANDIR) and the udev rule
 # under $(UDEVRULESDIR), which is not under PREFIX: udev reads only
 # /usr/lib/udev/rules.d (packages) and /etc/udev/rules.d (the admin's).
@@ -183,26 +187,26 @@ MAN_PAGES := $(wildcard man/*.[378])
 install: install-man install-udev
 uninstall: uninstall-man uninstall-udev
 
-install-man:
+install-man: ## the man pages under $(MANDIR)
 	for s in 3 7 8; do install -d $(DESTDIR)$(MANDIR)/man$$s && \
 		install -m 644 man/*.$$s $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
 
-install-udev:
+install-udev: ## the udev rule under $(UDEVRULESDIR)
 	install -d $(DESTDIR)$(UDEVRULESDIR)
 	install -m 644 udev/60-refpool.rules $(DESTDIR)$(UDEVRULESDIR)/60-refpool.rules
 
-uninstall-man:
+uninstall-man: ## what install-man installed
 	rm -f $(foreach p,$(MAN_PAGES),$(DESTDIR)$(MANDIR)/man$(subst .,,$(suffix $(p)))/$(notdir $(p)))
 
-uninstall-udev:
+uninstall-udev: ## what install-udev installed
 	rm -f $(DESTDIR)$(UDEVRULESDIR)/60-refpool.rules
 
-lint:
+lint: ## checkpatch, sparse, kernel-doc, -Werror, shellcheck, man, python, dkms.conf (scripts/lint STEP: one)
 	scripts/lint
 
 # What DKMS needs to build the module: the Makefile (its `module` target),
 # Kbuild, module/ and uapi/, and dkms.conf with this VERSION.
-dkms-source:
+dkms-source: ## what DKMS builds from, into $(DESTDIR)/usr/src/refpool-$(VERSION)
 	install -d $(DKMS_SRCDIR)/module $(DKMS_SRCDIR)/uapi/linux
 	install -m 644 Makefile Kbuild $(DKMS_SRCDIR)/
 	sed 's/^PACKAGE_VERSION=.*/PACKAGE_VERSION="$(VERSION)"/' dkms.conf >$(DKMS_SRCDIR)/dkms.conf
@@ -210,7 +214,7 @@ dkms-source:
 		$(wildcard module/*.h) $(DKMS_SRCDIR)/module/
 	install -m 644 uapi/linux/refpool.h $(DKMS_SRCDIR)/uapi/linux/
 
-dkms-install: dkms-uninstall
+dkms-install: dkms-uninstall ## (root) dkms add, build, install (DKMS_KERNEL=RELEASE: another kernel)
 	@k=$(or $(DKMS_KERNEL),$$(uname -r)); test -d /lib/modules/$$k/build || { \
 		echo "$@: no /lib/modules/$$k/build: install linux-headers-$$k, or set DKMS_KERNEL=" >&2; exit 1; }
 	$(MAKE) dkms-source DESTDIR=
@@ -218,38 +222,27 @@ dkms-install: dkms-uninstall
 	dkms build $(DKMS_ARGS)
 	dkms install $(DKMS_ARGS)
 
-dkms-uninstall:
+dkms-uninstall: ## (root) dkms remove --all, and the sources go
 	@test "$$(id -u)" = 0 || { echo "$@: run as root" >&2; exit 1; }
 	@command -v dkms >/dev/null || { echo "$@: dkms is missing (apt-get install dkms)" >&2; exit 1; }
 	if dkms status -m refpool -v $(VERSION) | grep -q .; then \
 		dkms remove -m refpool -v $(VERSION) --all; fi
 	rm -rf /usr/src/refpool-$(VERSION)
 
-python-test: setup lib
+python-test: setup lib ## the Python binding's unittests and examples in the VM
 	scripts/python-test
 # ---- end packaging -------------------------------------------------------------
 
-# ---- reliability: stress, fault injection, unload, memcg (issue "Reliability") --
-#   make tests          build tests/refpool-fuzz, -faultinject, -leftovers, -memcg
-#   make stress         the long model-checked fuzz run (tests/refpool-fuzz --long:
-#                       30 min, 6 processes x 4 threads, random kills) on the
-#                       Debian kernel; STRESS_ARGS= to change it (--seconds S,
-#                       --procs P, --threads T, --seed N, ...). Run it alone.
-#   make check-debug    build the debug kernel if missing, then on it: the whole
-#                       selftest suite, the bounded fuzz run (60 s), the
-#                       fault-injection driver, 100 insmod/rmmod cycles and the
-#                       memcg test (tests/check-debug); a summary of figures;
-#                       fails on any failure or kernel report (KASAN, lockdep,
-#                       kmemleak, refcount_t, WARNING); CHECK_DEBUG_ARGS= passes
-#                       options (--bounded: what CI runs, see the README)
-# See the comment at the top of each program in tests/ for what it checks.
+# ---- stress, fault injection and the debug kernels (tests/README.md) ---------
+# See the comment at the top of each program in tests/ for what it checks, and
+# tests/check-debug's for its steps and options.
 RELIABILITY_PROGS := tests/refpool-fuzz tests/refpool-faultinject \
 	tests/refpool-leftovers tests/refpool-memcg
 STRESS_ARGS ?= --long
 
 .PHONY: tests stress check-debug tests-clean
 
-tests: $(RELIABILITY_PROGS)
+tests: $(RELIABILITY_PROGS) ## tests/refpool-fuzz, -faultinject, -leftovers, -memcg
 
 # The fuzzer is a directory of files (tests/fuzz/fuzz.h says what each holds);
 # the others are one file each. Every one shares tests/common.h.
@@ -262,16 +255,51 @@ tests/refpool-fuzz: $(FUZZ_SRCS) tests/fuzz/fuzz.h $(TEST_DEPS)
 $(filter-out tests/refpool-fuzz,$(RELIABILITY_PROGS)): tests/%: tests/%.c $(TEST_DEPS)
 	$(CC) $(USER_CFLAGS) -pthread -o $@ $< $(LIB_A)
 
-stress: setup
+stress: setup ## the 30-minute model-checked fuzz run on the Debian kernel, alone (STRESS_ARGS=)
 	$(MAKE) all tests KDIR=$(VM_KDIR)
 	scripts/vm-run --timeout 7200 -- $(CURDIR)/tests/refpool-fuzz $(STRESS_ARGS)
 
-check-debug: setup
+check-debug: setup ## KASAN and KCSAN debug kernels (built when stale): suite, fuzz, faults... (CHECK_DEBUG_ARGS=)
 	$(MAKE) lib cli selftests tests
 	tests/check-debug $(CHECK_DEBUG_ARGS)
 
-tests-clean:
+tests-clean: ## remove the programs of tests/
 	rm -f $(RELIABILITY_PROGS)
 
 clean: tests-clean
-# ---- end reliability -----------------------------------------------------------
+# ---- end stress, fault injection and the debug kernels -------------------------
+
+# ---- 32-bit: librefpool and the selftests built with -m32 -----------------------
+# The selftests again as 32-bit programs (gcc-multilib), into selftests/m32/
+# with a 32-bit librefpool.a of their own; `make check` runs them in the VM
+# after the 64-bit ones, on the same 64-bit kernel (its compat ioctl paths).
+LIB32_DIR := userspace/lib/m32
+LIB32_OBJS := $(patsubst userspace/lib/%.c,$(LIB32_DIR)/%.o,$(LIB_SRCS))
+LIB32_A := $(LIB32_DIR)/librefpool.a
+
+.PHONY: lib-m32 selftests-m32 m32-clean
+
+selftests: selftests-m32
+
+lib-m32: $(LIB32_A) ## the 32-bit librefpool.a that the -m32 selftests link
+
+$(LIB32_DIR)/%.o: userspace/lib/%.c userspace/lib/internal.h \
+		userspace/include/refpool.h uapi/linux/refpool.h
+	@mkdir -p $(@D)
+	@printf 'int main(void) { return 0; }\n' | $(CC) -m32 -x c -o /dev/null - 2>/dev/null || \
+		{ echo "$(CC) -m32 cannot link a program: install gcc-multilib (scripts/setup)" >&2; exit 1; }
+	$(CC) -m32 $(USER_CFLAGS) -fvisibility=hidden -c -o $@ $<
+
+$(LIB32_A): $(LIB32_OBJS)
+	$(AR) rcs $@ $^
+
+selftests-m32: $(LIB32_A) ## the selftest programs built with -m32, into selftests/m32/
+	@test -n "$(KSRC)" || { echo "no kernel source: run scripts/setup (as root)" >&2; exit 1; }
+	$(MAKE) -C selftests KSRC=$(KSRC) M32=1
+
+m32-clean: ## remove the 32-bit library and selftests
+	rm -rf $(LIB32_DIR)
+	-test -n "$(KSRC)" && $(MAKE) -C selftests KSRC=$(KSRC) M32=1 clean
+
+clean: m32-clean
+# ---- end 32-bit --------------------------------------------------------------------

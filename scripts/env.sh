@@ -15,7 +15,10 @@
 # VM_ROOT        the unpacked linux-image-$KVER package (vmlinuz, lib/modules)
 # KSRC           the unpacked linux-source-6.1 (kselftest_harness.h, lib.mk,
 #                checkpatch.pl, the debug kernel's source)
-# DEBUG_DIR      the debug kernel: $DEBUG_DIR/bzImage, built tree in $DEBUG_DIR/build
+# DEBUG_DIR      the KASAN debug kernel: $DEBUG_DIR/bzImage, built tree in
+#                $DEBUG_DIR/build (scripts/build-debug-kernel, vm-run --kernel debug)
+# DEBUG_KCSAN_DIR  the KCSAN debug kernel, laid out the same way
+#                (build-debug-kernel --flavour kcsan, vm-run --kernel kcsan)
 # KDIR           where `make module` builds by default: the running kernel's
 #                build tree if there is one (a real machine, for insmod), else
 #                VM_KDIR; a KDIR set in the environment wins.
@@ -46,13 +49,14 @@ refpool_env() {
 	VM_ROOT=${VM_ROOT:-$REFPOOL_CACHE/vm/$KVER}
 	KSRC=${KSRC:-$REFPOOL_CACHE/linux-source-6.1}
 	DEBUG_DIR=${DEBUG_DIR:-$REFPOOL_CACHE/debug}
+	DEBUG_KCSAN_DIR=${DEBUG_KCSAN_DIR:-$REFPOOL_CACHE/debug-kcsan}
 	if [[ -z ${KDIR:-} ]]; then
 		KDIR=/lib/modules/$(uname -r)/build
 		[[ -d $KDIR ]] || KDIR=$VM_KDIR
 	fi
 }
 
-REFPOOL_ENV_VARS=(REFPOOL_CACHE KVER VM_KDIR VM_ROOT KSRC DEBUG_DIR KDIR)
+REFPOOL_ENV_VARS=(REFPOOL_CACHE KVER VM_KDIR VM_ROOT KSRC DEBUG_DIR DEBUG_KCSAN_DIR KDIR)
 refpool_env
 
 # Executed rather than sourced: print what was asked for.
