@@ -55,6 +55,7 @@ union rp_ioctl_args {
 	struct refpool_gc gc;
 	struct refpool_batch batch;
 	struct refpool_map map;
+	struct refpool_dmabuf dmabuf;
 };
 
 typedef long (*rp_ioctl_fn)(struct rp_session *s, void *args,
@@ -123,7 +124,8 @@ static long rp_ioctl_version(struct rp_session *s, void *data,
 
 	args->major = REFPOOL_ABI_MAJOR;
 	args->minor = REFPOOL_ABI_MINOR;
-	args->features = RP_TEST_HOOKS ? REFPOOL_FEAT_TEST_HOOKS : 0;
+	args->features = (RP_TEST_HOOKS ? REFPOOL_FEAT_TEST_HOOKS : 0) |
+			 RP_FEAT_DMABUF;
 	return 0;
 }
 
@@ -484,6 +486,24 @@ static long rp_ioctl_map(struct rp_session *s, void *data,
 			   u64_to_user_ptr(args->addr_ptr));
 }
 
+static long rp_ioctl_export_dmabuf(struct rp_session *s, void *data,
+				   struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_dmabuf *args = data;
+	struct file *file;
+	int fd;
+
+	if (!RP_FEAT_DMABUF)
+		return -ENOTTY;
+	if (args->flags || args->pad ||
+	    (args->fd_flags & ~REFPOOL_DMABUF_VALID_FD_FLAGS))
+		return -EINVAL;
+	file = rp_dmabuf_export(s, args->handle, args->fd_flags, &fd);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	return rp_ioctl_new_fd(file, fd, ctx, args->fd_ptr);
+}
+
 #define RP_IOCTL(_name, _fn)						\
 	[_IOC_NR(REFPOOL_IOC_##_name)] = {				\
 		.cmd = REFPOOL_IOC_##_name,				\
@@ -512,6 +532,7 @@ static const struct rp_ioctl_desc rp_ioctls[] = {
 	RP_IOCTL(BATCH, rp_ioctl_batch),
 	RP_IOCTL(MAP, rp_ioctl_map),
 	RP_IOCTL(PINS, rp_ioctl_pins),
+	RP_IOCTL(EXPORT_DMABUF, rp_ioctl_export_dmabuf),
 };
 
 /*

@@ -14,6 +14,10 @@
  *                                 with nothing else held but a call's
  *                                 reference, never inside obj->lock
  *   rp_pins_lock                  (token.c) the pins; inside it nothing
+ *   dma_buf->resv, dma_buf->lock  (dma-buf core) an attachment's map and
+ *                                 unmap, vmap and vunmap; around each of:
+ *     rp_dmabuf.lock              (dmabuf.c) a dma-buf's DMA mappings
+ *     obj->lock
  *   obj->lock                     seal, writers, writable mappings,
  *                                 promotion, tokens, slots (spinlock)
  *     rp_pool.charge_lock         (stats.c) the pool's counters (spinlock)
@@ -29,6 +33,7 @@
 #define _REFPOOL_H
 
 #include <linux/atomic.h>
+#include <linux/err.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -244,6 +249,7 @@ int rp_payload_read(struct rp_object *obj, u64 off, void __user *buf, u64 len);
 void rp_payload_write(struct rp_object *obj, u64 off, const void *src, u64 len);
 int rp_payload_promote(struct rp_object *obj);
 struct page *rp_payload_page(struct rp_object *obj, unsigned long pgoff);
+struct page **rp_payload_pages(struct rp_object *obj);
 u64 rp_payload_cost(u64 size);
 u64 rp_payload_pages_cost(u64 size);
 bool rp_payload_pinned(struct rp_object *obj);
@@ -339,6 +345,26 @@ struct file *rp_file_export(struct rp_object *obj);
 struct rp_object *rp_file_import(int fd);
 long rp_file_map(struct rp_session *s, u32 handle, bool writable,
 		 u64 __user *uaddr);
+
+/* dmabuf.c: objects as dma-bufs, where the kernel has dma-bufs. */
+#if IS_ENABLED(CONFIG_DMA_SHARED_BUFFER)
+#define RP_FEAT_DMABUF	REFPOOL_FEAT_DMABUF
+struct file *rp_dmabuf_export(struct rp_session *s, u32 handle, u32 fd_flags,
+			      int *fdp);
+struct rp_object *rp_dmabuf_import(int fd);
+#else
+#define RP_FEAT_DMABUF	0
+static inline struct file *rp_dmabuf_export(struct rp_session *s, u32 handle,
+					    u32 fd_flags, int *fdp)
+{
+	return ERR_PTR(-ENOTTY);
+}
+
+static inline struct rp_object *rp_dmabuf_import(int fd)
+{
+	return ERR_PTR(-EINVAL);
+}
+#endif
 
 /* token.c: 128-bit names, weak unless pinned. */
 #define RP_TOKEN_SIZE	16
