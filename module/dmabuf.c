@@ -262,8 +262,11 @@ static int rp_dmabuf_mmap(struct dma_buf *buf, struct vm_area_struct *vma)
 	struct rp_dmabuf *d = buf->priv;
 	int ret;
 
-	/* Shared only: a private copy would not be the object. */
-	if (!(vma->vm_flags & VM_SHARED))
+	/*
+	 * Shared only: a private copy would not be the object. (MAP_SHARED
+	 * of a read-only file has VM_MAYSHARE without VM_SHARED.)
+	 */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	/*
 	 * A read-only dma-buf is read-only for every CPU mapping, also one

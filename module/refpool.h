@@ -14,10 +14,10 @@
  *                                 with nothing else held but a call's
  *                                 reference, never inside obj->lock
  *   rp_pins_lock                  (token.c) the pins; inside it nothing
- *   dma_buf->resv, dma_buf->lock  (dma-buf core) an attachment's map and
- *                                 unmap, vmap and vunmap; around each of:
+ *   dma_buf->resv, dma_buf->lock  (dma-buf core) may be held around a
+ *                                 dma-buf op of ours (map, vmap...)
  *     rp_dmabuf.lock              (dmabuf.c) a dma-buf's DMA mappings
- *     obj->lock
+ *     obj->lock                   (taken alone in the ops, not nested)
  *   obj->lock                     seal, writers, writable mappings,
  *                                 promotion, tokens, slots (spinlock)
  *     rp_pool.charge_lock         (stats.c) the pool's counters (spinlock)
