@@ -514,5 +514,6 @@ void op_batch_race(struct tctx *c);
 void op_pin_other(struct tctx *c);
 void op_unpin_other(struct tctx *c);
 void op_stale_race(struct tctx *c);
+void op_dmabuf(struct tctx *c);
 
 #endif /* REFPOOL_FUZZ_H */

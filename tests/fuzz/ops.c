@@ -68,6 +68,8 @@ struct op fuzz_ops[] = {
 	{ "batch",		15, op_batch },
 	{ "batch(bad)",		 4, op_batch_bad },
 	{ "batch(race)",	 3, op_batch_race },
+	/* dma-bufs, as fds and mappings: ops-dmabuf.c */
+	{ "dmabuf",		 8, op_dmabuf },
 };
 
 const unsigned fuzz_nops = ARRAY_SIZE(fuzz_ops);
