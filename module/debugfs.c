@@ -107,10 +107,10 @@ static int rp_objects_show(struct seq_file *m, void *v)
 		seq_puts(m, "id size refs flags nslots links\n");
 		return 0;
 	}
-	if (obj->links) {
+	if (obj->container) {
 		spin_lock(&obj->lock);
 		for (i = 0; i < obj->nslots; i++)
-			links += !!obj->links->slots[i];
+			links += !!obj->container->slots[i];
 		spin_unlock(&obj->lock);
 	}
 	seq_printf(m, "%llu %llu %u %#x %u %u\n", obj->id, obj->size,

@@ -111,7 +111,7 @@ static bool rp_dma_dir_writes(enum dma_data_direction dir)
 static void rp_dmabuf_free(struct rp_dmabuf *d)
 {
 	rp_object_put(d->obj);
-	atomic64_dec(&rp_pool.dmabufs);
+	atomic64_dec(&rp_counters.dmabufs);
 	rp_user_uncharge(d->user, rp_dmabuf_cost());
 	rp_user_put(d->user);
 	mutex_destroy(&d->lock);
@@ -388,7 +388,7 @@ struct file *rp_dmabuf_export(struct rp_session *s, u32 handle, u32 fd_flags,
 	rp_user_hold(s->user);
 	mutex_init(&d->lock);
 	INIT_LIST_HEAD(&d->maps);
-	atomic64_inc(&rp_pool.dmabufs);
+	atomic64_inc(&rp_counters.dmabufs);
 
 	exp_info.ops = &rp_dmabuf_ops;
 	exp_info.size = PAGE_ALIGN(obj->size);

@@ -89,7 +89,7 @@ static struct {
 void rp_gc_track(struct rp_object *obj)
 {
 	spin_lock(&rp_gc.list_lock);
-	list_add_tail(&obj->links->gc_node, &rp_gc.young);
+	list_add_tail(&obj->container->gc_node, &rp_gc.young);
 	spin_unlock(&rp_gc.list_lock);
 }
 
@@ -104,7 +104,7 @@ void rp_gc_track(struct rp_object *obj)
  */
 void rp_gc_untrack(struct rp_object *obj)
 {
-	struct rp_container *c = obj->links;
+	struct rp_container *c = obj->container;
 
 	spin_lock(&rp_gc.list_lock);
 	clear_bit(RP_GC_UNREACHABLE, &c->gc_flags);
@@ -167,10 +167,10 @@ typedef void (*rp_gc_child_fn)(struct rp_container *child, void *arg);
 /* A child that is a container of this collection, or NULL. */
 static struct rp_container *rp_gc_scanned(struct rp_object *child)
 {
-	if (!child || !child->links ||
-	    !test_bit(RP_GC_SCANNED, &child->links->gc_flags))
+	if (!child || !child->container ||
+	    !test_bit(RP_GC_SCANNED, &child->container->gc_flags))
 		return NULL;
-	return child->links;
+	return child->container;
 }
 
 /*
@@ -330,7 +330,7 @@ static void rp_gc_settle(struct list_head *unreachable, struct list_head *kept)
 
 /* --- after the judgement ------------------------------------------------------ */
 
-/* Survivors join the old generation. */
+/* Survivors join the old generation: they have aged. */
 static bool rp_gc_route_old(struct rp_container *c, void *arg)
 {
 	clear_bit(RP_GC_SCANNED, &c->gc_flags);
@@ -344,7 +344,7 @@ static bool rp_gc_route_old(struct rp_container *c, void *arg)
 	return false;
 }
 
-static void rp_gc_promote(struct list_head *survivors)
+static void rp_gc_age(struct list_head *survivors)
 {
 	static const struct rp_gc_step step = { .route = rp_gc_route_old };
 
@@ -380,7 +380,7 @@ static unsigned long rp_gc_free(struct list_head *garbage)
 	 * died during the collection, whose links are being dropped right
 	 * now by whoever killed it: it dies with that. Track it till then.
 	 */
-	rp_gc_promote(&freeing);
+	rp_gc_age(&freeing);
 	return deaths;
 }
 
@@ -428,16 +428,16 @@ static unsigned long rp_gc_collect(bool full)
 	rp_gc_walk(&counted, &reached, &reach, &r);
 	rp_gc_settle(&unreachable, &kept);
 
-	rp_gc_promote(&reached);
-	rp_gc_promote(&kept);
+	rp_gc_age(&reached);
+	rp_gc_age(&kept);
 	deaths = rp_gc_free(&unreachable);
 
 	WRITE_ONCE(rp_gc.running, false);
 	wake_up_var(&rp_gc.running);
 	ns = ktime_to_ns(ktime_sub(ktime_get(), start));
-	atomic64_inc(&rp_pool.gc_runs);
-	atomic64_add(deaths, &rp_pool.gc_collected);
-	atomic64_add(ns, &rp_pool.gc_time_ns);
+	atomic64_inc(&rp_counters.gc_runs);
+	atomic64_add(deaths, &rp_counters.gc_collected);
+	atomic64_add(ns, &rp_counters.gc_time_ns);
 	trace_refpool_gc(full, scanned, deaths, ns);
 	return deaths;
 }
@@ -529,15 +529,15 @@ void rp_gc_wait_idle(void)
 
 /**
  * rp_gc_wait_doomed - wait until a collection has judged a container
- * @links: the container of an object in use by the caller, found doomed
+ * @c: the container of an object in use by the caller, found doomed
  *
  * Return: 0, or -EINTR when killed.
  */
-int rp_gc_wait_doomed(struct rp_container *links)
+int rp_gc_wait_doomed(struct rp_container *c)
 {
 	if (wait_var_event_killable(&rp_gc.running,
 				    !READ_ONCE(rp_gc.running) ||
-				    !test_bit(RP_GC_DOOMED, &links->gc_flags)))
+				    !test_bit(RP_GC_DOOMED, &c->gc_flags)))
 		return -EINTR;
 	return 0;
 }

@@ -239,7 +239,7 @@ static struct rp_object *rp_intern_insert(struct rp_user *user, u64 hash,
 	spin_lock(&obj->lock);
 	obj->state |= RP_STATE_IN_TABLE;
 	spin_unlock(&obj->lock);
-	atomic64_inc(&rp_pool.interned);
+	atomic64_inc(&rp_counters.interned);
 	return obj;
 
 err_free:
@@ -304,8 +304,8 @@ out:
  */
 void rp_intern_count_hit(u64 len)
 {
-	atomic64_inc(&rp_pool.intern_hits);
-	atomic64_add(len, &rp_pool.intern_bytes_saved);
+	atomic64_inc(&rp_counters.intern_hits);
+	atomic64_add(len, &rp_counters.intern_bytes_saved);
 }
 
 /**
@@ -346,7 +346,7 @@ void rp_intern_drop(struct rp_object *obj)
 		smp_mb();
 	}
 	mutex_unlock(&rp_intern_lock);
-	atomic64_dec(&rp_pool.interned);
+	atomic64_dec(&rp_counters.interned);
 	/* lock-free lookups may still be reading it */
 	if (found)
 		kfree_rcu(found, rcu);

@@ -42,8 +42,8 @@ int rp_link_set(struct rp_object *parent, u32 slot, struct rp_object *child)
 	if (!ret) {
 		rcu_read_lock();
 		rp_gc_touch(parent);
-		old = parent->links->slots[slot];
-		parent->links->slots[slot] = child;
+		old = parent->container->slots[slot];
+		parent->container->slots[slot] = child;
 		rcu_read_unlock();
 		child = old;
 	}
@@ -82,7 +82,7 @@ struct rp_object *rp_link_get(struct rp_object *parent, u32 slot)
 	rp_hook(RP_HOOK_GET_LINK);
 	for (;;) {
 		spin_lock(&parent->lock);
-		child = parent->links->slots[slot];
+		child = parent->container->slots[slot];
 		doomed = NULL;
 		if (child) {
 			/*
@@ -91,9 +91,9 @@ struct rp_object *rp_link_get(struct rp_object *parent, u32 slot)
 			 */
 			rcu_read_lock();
 			rp_gc_touch(child);
-			if (child->links &&
-			    test_bit(RP_GC_DOOMED, &child->links->gc_flags)) {
-				doomed = child->links;
+			if (child->container &&
+			    test_bit(RP_GC_DOOMED, &child->container->gc_flags)) {
+				doomed = child->container;
 				/* The slot's reference keeps it alive. */
 				rp_object_use(child);
 			} else {

@@ -198,7 +198,7 @@ static void __exit rp_exit(void)
 	rp_tokens_exit();
 	rp_handles_exit();
 	rp_objects_exit();
-	WARN_ON(atomic64_read(&rp_pool.objects));
+	WARN_ON(atomic64_read(&rp_counters.objects));
 	rp_users_exit();
 }
 

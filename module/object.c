@@ -98,37 +98,37 @@ static int rp_charge(struct rp_user *user, u64 size, u64 cost)
 {
 	int ret = 0;
 
-	spin_lock(&rp_pool.charge_lock);
-	if (atomic64_read(&rp_pool.objects) + 1 > rp_limit_objects() ||
-	    atomic64_read(&rp_pool.bytes) + size > rp_limit_bytes())
+	spin_lock(&rp_counters.charge_lock);
+	if (atomic64_read(&rp_counters.objects) + 1 > rp_limit_objects() ||
+	    atomic64_read(&rp_counters.bytes) + size > rp_limit_bytes())
 		ret = -ENOSPC;
 	else if (atomic64_read(&user->objects) + 1 > rp_limit_user_objects())
 		ret = -EDQUOT;
 	else
 		ret = rp_user_charge(user, cost);
 	if (!ret) {
-		atomic64_inc(&rp_pool.objects);
-		atomic64_add(size, &rp_pool.bytes);
+		atomic64_inc(&rp_counters.objects);
+		atomic64_add(size, &rp_counters.bytes);
 		atomic64_inc(&user->objects);
 	}
-	spin_unlock(&rp_pool.charge_lock);
+	spin_unlock(&rp_counters.charge_lock);
 	return ret;
 }
 
 static void rp_uncharge(struct rp_user *user, u64 size, u64 cost)
 {
-	spin_lock(&rp_pool.charge_lock);
+	spin_lock(&rp_counters.charge_lock);
 	atomic64_dec(&user->objects);
-	atomic64_sub(size, &rp_pool.bytes);
-	atomic64_dec(&rp_pool.objects);
-	spin_unlock(&rp_pool.charge_lock);
+	atomic64_sub(size, &rp_counters.bytes);
+	atomic64_dec(&rp_counters.objects);
+	spin_unlock(&rp_counters.charge_lock);
 	rp_user_uncharge(user, cost);
 }
 
 /* No reference and no call is left: return the memory. */
 static void rp_object_release(struct rp_object *obj)
 {
-	struct rp_container *links = obj->links;
+	struct rp_container *c = obj->container;
 
 	if (obj->pages_user) {
 		rp_user_uncharge(obj->pages_user,
@@ -136,10 +136,10 @@ static void rp_object_release(struct rp_object *obj)
 		rp_user_put(obj->pages_user);
 	}
 	rp_payload_free(obj);
-	if (links) {
+	if (c) {
 		/* Lookups under RCU may still touch it: see struct rp_object. */
-		WRITE_ONCE(obj->links, NULL);
-		kvfree_rcu(links, rcu);
+		WRITE_ONCE(obj->container, NULL);
+		kvfree_rcu(c, rcu);
 	}
 	rp_user_put(obj->user);
 	kmem_cache_free(rp_object_cache, obj);
@@ -198,11 +198,11 @@ static bool rp_object_die(struct rp_object *obj)
 	rp_tokens_drop(obj);
 	if (obj->flags & REFPOOL_OBJ_INTERNED)
 		rp_intern_drop(obj);
-	if (obj->links)
+	if (obj->container)
 		rp_gc_untrack(obj);
 	rp_uncharge(obj->user, obj->size,
 		    rp_object_cost(obj->size, obj->nslots, obj->flags));
-	if (obj->links)
+	if (obj->container)
 		return true;
 	rp_object_unuse(obj);
 	return false;
@@ -241,8 +241,8 @@ static unsigned long rp_object_drop_links(struct list_head *dying,
 			 * garbage and frees some of it: it will be gone before
 			 * we return, as counters must be (see below).
 			 */
-			if (child->links &&
-			    test_bit(RP_GC_DOOMED, &child->links->gc_flags))
+			if (child->container &&
+			    test_bit(RP_GC_DOOMED, &child->container->gc_flags))
 				collected = true;
 			rcu_read_lock();
 			rp_gc_touch(child);
@@ -251,8 +251,8 @@ static unsigned long rp_object_drop_links(struct list_head *dying,
 			if (dead) {
 				deaths++;
 				if (rp_object_die(child))
-					list_add(&child->links->gc_node, dying);
-			} else if (child->links && !by_collector) {
+					list_add(&child->container->gc_node, dying);
+			} else if (child->container && !by_collector) {
 				rp_gc_maybe_garbage();
 			}
 		}
@@ -275,13 +275,13 @@ static unsigned long __rp_object_put(struct rp_object *obj, bool by_collector)
 	rcu_read_unlock();
 	if (!dead) {
 		/* A container that lost a reference may be garbage now. */
-		if (obj->links && !by_collector)
+		if (obj->container && !by_collector)
 			rp_gc_maybe_garbage();
 		return 0;
 	}
 	if (!rp_object_die(obj))
 		return 1;
-	list_add(&obj->links->gc_node, &dying);
+	list_add(&obj->container->gc_node, &dying);
 	return 1 + rp_object_drop_links(&dying, by_collector);
 }
 
@@ -343,7 +343,7 @@ bool rp_object_get_unless_dead(struct rp_object *obj)
 static int rp_object_init(struct rp_object *obj, struct rp_user *user,
 			  u64 size, u32 nslots, u32 flags)
 {
-	struct rp_container *links;
+	struct rp_container *c;
 
 	obj->size = size;
 	obj->nslots = nslots;
@@ -357,16 +357,16 @@ static int rp_object_init(struct rp_object *obj, struct rp_user *user,
 	obj->flags = flags;
 	obj->user = user;
 	/* A stale lookup may read it: never let it see a freed container. */
-	WRITE_ONCE(obj->links, NULL);
+	WRITE_ONCE(obj->container, NULL);
 	if (!nslots)
 		return 0;
-	links = kvzalloc(struct_size(links, slots, nslots),
-			 GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!links)
+	c = kvzalloc(struct_size(c, slots, nslots),
+		     GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!c)
 		return -ENOMEM;
-	INIT_LIST_HEAD(&links->gc_node);
-	links->obj = obj;
-	WRITE_ONCE(obj->links, links);
+	INIT_LIST_HEAD(&c->gc_node);
+	c->obj = obj;
+	WRITE_ONCE(obj->container, c);
 	return 0;
 }
 
@@ -411,13 +411,13 @@ struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
 	ret = rp_payload_alloc(obj, uinit, kinit);
 	if (ret)
 		goto err_free_payload;
-	obj->id = atomic64_inc_return(&rp_pool.next_id);
+	obj->id = atomic64_inc_return(&rp_counters.next_id);
 	refcount_set(&obj->active, 1);
 	ret = xa_err(xa_store(&rp_objects, obj->id, obj, GFP_KERNEL_ACCOUNT));
 	if (ret)
 		goto err_free_payload;
 	rp_user_hold(user);
-	if (obj->links)
+	if (obj->container)
 		rp_gc_track(obj);
 	/*
 	 * Publish: a stale token lookup that gets a reference from now on
@@ -430,9 +430,9 @@ struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
 
 err_free_payload:
 	rp_payload_free(obj);
-	if (obj->links) {
-		kvfree_rcu(obj->links, rcu);
-		WRITE_ONCE(obj->links, NULL);
+	if (obj->container) {
+		kvfree_rcu(obj->container, rcu);
+		WRITE_ONCE(obj->container, NULL);
 	}
 err_free_obj:
 	kmem_cache_free(rp_object_cache, obj);

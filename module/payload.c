@@ -360,7 +360,8 @@ struct page **rp_payload_pages(struct rp_object *obj)
  */
 bool rp_payload_pinned(struct rp_object *obj)
 {
-	struct page **pages = obj->pages;
+	/* Made with release ordering, outside the lock: see promotion. */
+	struct page **pages = smp_load_acquire(&obj->pages);
 	unsigned long i, n = rp_npages(obj->size);
 
 	lockdep_assert_held(&obj->lock);

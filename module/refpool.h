@@ -2,30 +2,32 @@
 /*
  * refpool: internal definitions shared by the module's files.
  *
- * Lock ordering (outermost first; a lock may be taken with those above it
- * on its branch held, never the other way round):
+ * Lock ordering (outermost first; a lock may be taken with the locks above
+ * it on its branch held, never the other way round):
  *
  *   rp_gc.mutex                   (gc.c) one collection at a time
- *     obj->lock                   a container's slots, while the collector
- *                                 walks them
+ *     obj->lock                   a container's slots, while walked
  *       rp_gc.list_lock           (gc.c) the collector's lists
- *   rp_sessions_lock              (main.c) the list of sessions; taken alone
- *   rp_intern_lock                (intern.c) inserts and removals; taken
- *                                 with nothing else held but a call's
- *                                 reference, never inside obj->lock
- *   rp_pins_lock                  (token.c) the pins; inside it nothing
+ *   rp_sessions_lock              (main.c) the list of sessions; alone
+ *   s->walk_lock                  (main.c) a debugfs walk of a session's
+ *                                 handles vs its release; nothing inside
+ *   rp_intern_lock                (intern.c) intern inserts and removals;
+ *                                 never inside obj->lock
  *   dma_buf->resv, dma_buf->lock  (dma-buf core) may be held around a
  *                                 dma-buf op of ours (map, vmap...)
  *     rp_dmabuf.lock              (dmabuf.c) a dma-buf's DMA mappings
  *     obj->lock                   (taken alone in the ops, not nested)
- *   obj->lock                     seal, writers, writable mappings,
- *                                 promotion, tokens, slots (spinlock)
- *     rp_pool.charge_lock         (stats.c) the pool's counters (spinlock)
+ *   obj->lock                     seal, state, writers, writable mappings,
+ *                                 tokens, slots (spinlock)
+ *     rp_pins_lock                (token.c) the pins (spinlock)
+ *   rp_counters.charge_lock       (stats.c) the pool's counters (spinlock);
+ *                                 nothing inside
  *
  * Every other structure is lock-free for readers (RCU): the handle tables,
  * the token and intern tables, the user table. A spinlock is never held
  * across anything that sleeps; the collector drops obj->lock between
- * containers, so no lock is held for longer than one object.
+ * containers, so no lock is held for longer than one object. An object
+ * dies (rp_object_die()) with none of these held.
  *
  * Copyright (C) 2026 The refpool authors
  */
@@ -106,7 +108,7 @@ void rp_user_uncharge(struct rp_user *user, u64 bytes);
  * @active: one for being alive, plus one for each call using the object
  *          right now; its memory goes when they are gone
  * @lock: guards @flags' REFPOOL_OBJ_SEALED, @state, @writers, @wmaps,
- *        @tokens and the slots of @links
+ *        @tokens and the slots of @container
  * @flags: REFPOOL_OBJ_* state flags, as INFO reports them
  * @state: RP_STATE_* bits
  * @writers: write() calls copying into the payload right now
@@ -118,7 +120,8 @@ void rp_user_uncharge(struct rp_user *user, u64 bytes);
  * @pages_user: who paid for @pages when they were made by mapping a small
  *              object (its mapper), or NULL
  * @tokens: the tokens naming this object, under @lock
- * @links: the reference slots and collector state, or NULL when @nslots is 0
+ * @container: the reference slots and collector state, or NULL when
+ *             @nslots is 0
  * @pages: the payload when it is in pages, or NULL
  * @inline_data: a payload of up to RP_INLINE_MAX bytes; for a larger one
  *               below a page, the pointer to its kmalloc() buffer
@@ -134,7 +137,7 @@ void rp_user_uncharge(struct rp_user *user, u64 bytes);
  * have been reused meanwhile. So a new object publishes its identity
  * before its count: every field is set, then @refs with release ordering;
  * readers re-check @id with acquire ordering after the increment. Freeing
- * costs no RCU callback per object. Under RCU, @links is NULL or a live
+ * costs no RCU callback per object. Under RCU, @container is NULL or a live
  * container (freed with kvfree_rcu()), so rp_gc_touch() on a stale object
  * marks at worst another container, which only makes a collection keep it.
  */
@@ -152,7 +155,7 @@ struct rp_object {
 	struct rp_user *user;
 	struct rp_user *pages_user;
 	struct rp_token *tokens;
-	struct rp_container *links;
+	struct rp_container *container;
 	struct page **pages;
 	u8 inline_data[];
 };
@@ -197,11 +200,11 @@ struct rp_container {
  */
 static inline void rp_gc_touch(struct rp_object *obj)
 {
-	struct rp_container *links = READ_ONCE(obj->links);
+	struct rp_container *c = READ_ONCE(obj->container);
 
-	if (links) {
-		if (!test_bit(RP_GC_TOUCHED, &links->gc_flags))
-			set_bit(RP_GC_TOUCHED, &links->gc_flags);
+	if (c) {
+		if (!test_bit(RP_GC_TOUCHED, &c->gc_flags))
+			set_bit(RP_GC_TOUCHED, &c->gc_flags);
 		/* Flag before change; pairs with rp_gc_find_touched(). */
 		smp_mb__after_atomic();
 	}
@@ -255,7 +258,7 @@ u64 rp_payload_pages_cost(u64 size);
 bool rp_payload_pinned(struct rp_object *obj);
 
 /* stats.c: pool-wide counters. */
-struct rp_pool_stats {
+struct rp_counters {
 	spinlock_t charge_lock;	/* checks and moves @objects and @bytes */
 	atomic64_t objects;
 	atomic64_t bytes;
@@ -269,7 +272,7 @@ struct rp_pool_stats {
 	atomic64_t dmabufs;
 };
 
-extern struct rp_pool_stats rp_pool;
+extern struct rp_counters rp_counters;
 
 struct refpool_stats;
 struct rp_session;
@@ -391,7 +394,7 @@ void rp_gc_untrack(struct rp_object *obj);
 void rp_gc_link_op(void);
 void rp_gc_maybe_garbage(void);
 int rp_gc_collect_full(u64 *collected);
-int rp_gc_wait_doomed(struct rp_container *links);
+int rp_gc_wait_doomed(struct rp_container *c);
 void rp_gc_wait_idle(void);
 
 /* intern.c: one object per value and user. */

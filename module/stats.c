@@ -16,28 +16,28 @@
 #include <linux/refpool.h>
 #include "refpool.h"
 
-struct rp_pool_stats rp_pool = {
-	.charge_lock = __SPIN_LOCK_UNLOCKED(rp_pool.charge_lock),
+struct rp_counters rp_counters = {
+	.charge_lock = __SPIN_LOCK_UNLOCKED(rp_counters.charge_lock),
 };
 
 /* The pool's own counters and limits; the rest are the caller's. */
 static void rp_stats_fill_pool(struct refpool_stats *st)
 {
-	st->objects = atomic64_read(&rp_pool.objects);
-	st->bytes = atomic64_read(&rp_pool.bytes);
-	st->interned = atomic64_read(&rp_pool.interned);
-	st->intern_hits = atomic64_read(&rp_pool.intern_hits);
-	st->gc_runs = atomic64_read(&rp_pool.gc_runs);
-	st->gc_collected = atomic64_read(&rp_pool.gc_collected);
+	st->objects = atomic64_read(&rp_counters.objects);
+	st->bytes = atomic64_read(&rp_counters.bytes);
+	st->interned = atomic64_read(&rp_counters.interned);
+	st->intern_hits = atomic64_read(&rp_counters.intern_hits);
+	st->gc_runs = atomic64_read(&rp_counters.gc_runs);
+	st->gc_collected = atomic64_read(&rp_counters.gc_collected);
 	st->max_objects = rp_limit_objects();
 	st->max_bytes = rp_limit_bytes();
 	st->max_object_size = rp_limit_object_size();
 	st->max_slots = rp_limit_slots();
 	st->max_user_bytes = rp_limit_user_bytes();
-	st->intern_bytes_saved = atomic64_read(&rp_pool.intern_bytes_saved);
-	st->gc_time_ns = atomic64_read(&rp_pool.gc_time_ns);
+	st->intern_bytes_saved = atomic64_read(&rp_counters.intern_bytes_saved);
+	st->gc_time_ns = atomic64_read(&rp_counters.gc_time_ns);
 	st->max_user_objects = rp_limit_user_objects();
-	st->dmabufs = atomic64_read(&rp_pool.dmabufs);
+	st->dmabufs = atomic64_read(&rp_counters.dmabufs);
 }
 
 /**

@@ -319,7 +319,7 @@ int rp_token_publish(struct rp_session *s, struct rp_object *obj, bool pin,
  */
 struct rp_object *rp_token_lookup(const u8 key[RP_TOKEN_SIZE])
 {
-	struct rp_container *links;
+	struct rp_container *c;
 	struct rp_object *obj;
 	struct rp_token *tok;
 	int ret;
@@ -343,8 +343,8 @@ retry:
 	 * gc.c). A dying object is still in the table until it is released.
 	 */
 	rp_gc_touch(obj);
-	links = READ_ONCE(obj->links);
-	if (links && test_bit(RP_GC_DOOMED, &links->gc_flags)) {
+	c = READ_ONCE(obj->container);
+	if (c && test_bit(RP_GC_DOOMED, &c->gc_flags)) {
 		if (!rp_object_use(obj)) {
 			rcu_read_unlock();
 			return ERR_PTR(-ENOENT);
@@ -356,7 +356,7 @@ retry:
 			return ERR_PTR(-ENOENT);
 		}
 		/* In use, the object keeps its container. */
-		ret = rp_gc_wait_doomed(obj->links);
+		ret = rp_gc_wait_doomed(obj->container);
 		rp_object_unuse(obj);
 		if (ret)
 			return ERR_PTR(ret);
