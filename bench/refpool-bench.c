@@ -23,7 +23,9 @@
  * "Performance" issue.
  *
  * Needs: /dev/refpool; root for the collector rows (gc_threshold is 0 while
- * they run, then restored) and for drop_caches before the memory rows; vgem
+ * they run, then restored), for the memory rows (10^5 objects of one user:
+ * max_user_bytes and max_user_objects go up to the pool's limits, then
+ * back) and for drop_caches before them; vgem
  * loaded (bench/run does it in the VM) for the GEM rows. A part that cannot
  * run is reported "n/a" with the reason.
  *
@@ -70,7 +72,8 @@
 
 #define KIB		1024ULL
 #define MIB		(1024ULL * 1024)
-#define GC_PARAM	"/sys/module/refpool/parameters/gc_threshold"
+#define PARAMS		"/sys/module/refpool/parameters/"
+#define GC_PARAM	PARAMS "gc_threshold"
 #define GC_DEADLINE_S	300	/* no third round of 10^6 after this */
 #define JSON_BEGIN	"REFPOOL_BENCH_JSON_BEGIN"
 #define JSON_END	"REFPOOL_BENCH_JSON_END"
@@ -87,14 +90,48 @@ static struct {
 
 /* ---- errors and time ------------------------------------------------------ */
 
-static char gc_saved[32];	/* gc_threshold before we set it to 0 */
+/*
+ * Module parameters the bench changes while it runs (as root), each
+ * restored at exit: the collector off for its rows, and the per-user
+ * limits raised to the pool's for the memory rows' 10^5 objects.
+ */
+static struct saved_param {
+	const char *name;
+	char value[32];		/* "": not changed */
+} saved_params[] = {
+	{ .name = "gc_threshold" }, { .name = "max_user_bytes" }, { .name = "max_user_objects" },
+};
 
-static void restore_gc_threshold(void)
+static void restore_params(void)
 {
-	if (!gc_saved[0])
-		return;
-	write_file(GC_PARAM, gc_saved);
-	gc_saved[0] = 0;
+	char path[128];
+	unsigned i;
+
+	for (i = 0; i < ARRAY_SIZE(saved_params); i++) {
+		if (!saved_params[i].value[0])
+			continue;
+		snprintf(path, sizeof(path), PARAMS "%s", saved_params[i].name);
+		write_file(path, saved_params[i].value);
+		saved_params[i].value[0] = 0;
+	}
+}
+
+/* Set parameter @name to @value, keeping its value for restore_params(). */
+static bool set_param(const char *name, const char *value)
+{
+	struct saved_param *sp = NULL;
+	char path[128], old[32];
+	unsigned i;
+
+	for (i = 0; i < ARRAY_SIZE(saved_params); i++)
+		if (!strcmp(saved_params[i].name, name))
+			sp = &saved_params[i];
+	snprintf(path, sizeof(path), PARAMS "%s", name);
+	if (!sp || !read_file(path, old, sizeof(old)) || !write_file(path, value))
+		return false;
+	if (!sp->value[0])
+		memcpy(sp->value, old, sizeof(old));
+	return true;
 }
 
 __attribute__((noreturn, format(printf, 1, 2)))
@@ -107,7 +144,7 @@ static void die(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	exit(1);	/* atexit: gc_threshold is restored */
+	exit(1);	/* atexit: the module parameters are restored */
 }
 
 /* A librefpool call (negative errno) that must succeed. */
@@ -774,14 +811,14 @@ static void run_loops(const char *no_vgem)
 
 /* ---- the collector --------------------------------------------------------- */
 
-static bool gc_set_threshold_zero(void)
+/* The per-user limits up to the pool's, for as long as the bench runs. */
+static bool raise_user_limits(void)
 {
-	if (!read_file(GC_PARAM, gc_saved, sizeof(gc_saved)) || !write_file(GC_PARAM, "0")) {
-		gc_saved[0] = 0;
-		return false;
-	}
-	atexit(restore_gc_threshold);
-	return true;
+	char bytes[32], objects[32];
+
+	return read_file(PARAMS "max_bytes", bytes, sizeof(bytes)) &&
+	       read_file(PARAMS "max_objects", objects, sizeof(objects)) &&
+	       set_param("max_user_bytes", bytes) && set_param("max_user_objects", objects);
 }
 
 /* Build @nobj / 2 two-object cycles, drop them, time one rp_gc(): ns. */
@@ -827,7 +864,7 @@ static void gc_measure(void)
 			 sizes[i]);
 		s[i] = series_new(names[i], "ns/obj", AGG_MIN, 0, what);
 	}
-	if (!gc_set_threshold_zero()) {
+	if (!set_param("gc_threshold", "0")) {
 		for (i = 0; i < 3; i++)
 			snprintf(s[i]->what, sizeof(s[i]->what),
 				 "not measured: cannot set %s to 0 (not root?)", GC_PARAM);
@@ -857,7 +894,7 @@ static void gc_measure(void)
 			series_add(s[i], t / (double)sizes[i]);
 		}
 	}
-	restore_gc_threshold();
+	restore_params();
 	for (i = 0; i < 3; i++)
 		series_show(s[i]);
 }
@@ -1502,6 +1539,7 @@ int main(int argc, char **argv)
 		}
 	}
 	t_start = now_ns();
+	atexit(restore_params);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	uname(&uts);
 	snprintf(kernel, sizeof(kernel), "%s %s", uts.release, uts.version);
@@ -1563,6 +1601,10 @@ int main(int argc, char **argv)
 		series_new("dup_put_nthreads", "pairs/s", AGG_MAX, 0, "one CPU: no parallel run");
 	}
 
+	/* 10^5 objects of one user: more than a user may hold by default */
+	if (!raise_user_limits())
+		note("could not raise max_user_bytes and max_user_objects to the pool's limits (not root?): "
+		     "the memory rows may be refused");
 	mem_refpool("mem_16", "mem_16_slab", 16, mem_count);
 	mem_refpool("mem_4k", "mem_4k_slab", 4096, mem_count);
 	mem_memfd("mem_memfd_16", "mem_memfd_16_slab", 16, memfd_count);

@@ -85,15 +85,23 @@ void op_create_bad(struct tctx *c)
 		want = -EFBIG;
 		break;
 	case 3: {
-		/* nowhere to write the handle: the kernel takes it back */
+		/*
+		 * Nowhere to write the handle: the kernel takes it back. The
+		 * handle exists for a moment (session_handles counts it), so
+		 * the call holds the handle lock as every handle maker does.
+		 */
 		struct refpool_create a = { .size = size, .nslots = nslots,
 					    .handle_ptr = rnd(&c->r, 2) ? 0 : (uintptr_t)P.ro_page };
 
 		if (strict) {
 			hlock_w();
 			before = session_handles(c);
+		} else {
+			hlock_r();
 		}
 		ret = raw(rp_fd(c->p), REFPOOL_IOC_CREATE, &a);
+		if (!strict)
+			hunlock();
 		goto check;
 	}
 	default:

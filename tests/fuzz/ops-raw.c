@@ -16,6 +16,25 @@ struct raw_ctx {
 	uint8_t big[256];
 };
 
+/*
+ * Make an argument invalid through a reserved field: a flag bit no command
+ * defines, or a nonzero pad. Returns false (nothing set) one time in three
+ * when @other, for the caller's own kind of invalid field.
+ */
+static bool bad_flags_or_pad(struct tctx *c, uint32_t *flags, uint32_t *pad, bool other)
+{
+	switch (rnd(&c->r, other ? 3 : 2)) {
+	case 0:
+		*flags = 1u << rnd(&c->r, 32);
+		return true;
+	case 1:
+		*pad = 1 + (uint32_t)rnd(&c->r, 100);
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* A command's number with another size in _IOC_SIZE. */
 static unsigned long resized(unsigned long cmd, unsigned size)
 {
@@ -161,10 +180,7 @@ static void raw_info_pad(struct tctx *c, struct raw_ctx *x)
 	struct refpool_info_arg a = { .handle = x->h, .info_size = sizeof(info),
 				      .info_ptr = (uintptr_t)&info };
 
-	if (rnd(&c->r, 2))
-		a.pad = 1 + (uint32_t)rnd(&c->r, 100);
-	else
-		a.flags = 1u << rnd(&c->r, 32);
+	bad_flags_or_pad(c, &a.flags, &a.pad, false);
 	expect2(c, "INFO with flags or pad", raw(x->fd, REFPOOL_IOC_INFO, &a), -EINVAL,
 		x->i < 0 ? -EBADF : -EINVAL);
 }
@@ -227,17 +243,8 @@ static void raw_export_bad(struct tctx *c, struct raw_ctx *x)
 	struct refpool_fd_arg a = { .handle = x->h, .result_ptr = (uintptr_t)&out };
 	int ret;
 
-	switch (rnd(&c->r, 3)) {
-	case 0:
-		a.flags = 1u << rnd(&c->r, 32);
-		break;
-	case 1:
-		a.pad = 1 + (uint32_t)rnd(&c->r, 100);
-		break;
-	default:
+	if (!bad_flags_or_pad(c, &a.flags, &a.pad, true))
 		a.fd = 1 + (int32_t)rnd(&c->r, 100);
-		break;
-	}
 	ret = raw(x->fd, REFPOOL_IOC_EXPORT, &a);
 	if (ret == 0 && out >= 0)
 		close(out);
@@ -294,10 +301,7 @@ static void raw_intern_flags(struct tctx *c, struct raw_ctx *x)
 	struct refpool_intern a = { .data = (uintptr_t)x->big, .len = 4,
 				    .handle_ptr = (uintptr_t)&out };
 
-	if (rnd(&c->r, 2))
-		a.flags = 1u << rnd(&c->r, 32);
-	else
-		a.pad = 1 + (uint32_t)rnd(&c->r, 100);
+	bad_flags_or_pad(c, &a.flags, &a.pad, false);
 	expect(c, "INTERN with flags or pad", raw(x->fd, REFPOOL_IOC_INTERN, &a), -EINVAL);
 }
 
@@ -335,17 +339,8 @@ static void raw_map_bad(struct tctx *c, struct raw_ctx *x)
 	struct refpool_map a = { .handle = x->h, .prot = PROT_READ, .addr_ptr = (uintptr_t)&addr };
 	int ret;
 
-	switch (rnd(&c->r, 3)) {
-	case 0:
-		a.flags = 1u << rnd(&c->r, 32);
-		break;
-	case 1:
-		a.pad = 1 + (uint32_t)rnd(&c->r, 100);
-		break;
-	default:
+	if (!bad_flags_or_pad(c, &a.flags, &a.pad, true))
 		a.prot = (int[]){ PROT_WRITE, PROT_EXEC | PROT_READ, PROT_NONE, 8, PROT_EXEC }[rnd(&c->r, 5)];
-		break;
-	}
 	ret = raw(x->fd, REFPOOL_IOC_MAP, &a);
 	if (ret == 0 && addr)
 		munmap((void *)(uintptr_t)addr, 4096);
@@ -357,18 +352,10 @@ static void raw_pins_bad(struct tctx *c, struct raw_ctx *x)
 	struct refpool_pins a = { .pins_ptr = (uintptr_t)x->big, .count = 1,
 				  .entry_size = REFPOOL_PIN_INFO_SIZE_VER0 };
 
-	switch (rnd(&c->r, 3)) {
-	case 0:
-		a.flags = 1u << rnd(&c->r, 32);
-		break;
-	case 1:
-		a.pad = 1 + (uint32_t)rnd(&c->r, 100);
-		break;
-	default:
+	if (!bad_flags_or_pad(c, &a.flags, &a.pad, true)) {
 		do
 			a.entry_size = (uint32_t)rnd(&c->r, 64);
 		while (a.entry_size >= REFPOOL_PIN_INFO_SIZE_VER0 && a.entry_size % 8 == 0);
-		break;
 	}
 	expect(c, "PINS with flags, pad or a bad entry_size", raw(x->fd, REFPOOL_IOC_PINS, &a), -EINVAL);
 }
