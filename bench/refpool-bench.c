@@ -549,6 +549,17 @@ static void loop_dmabuf_prime(uint64_t n)
 	}
 }
 
+/* The export's share of dmabuf_prime: a dma-buf made and dropped. */
+static void loop_dmabuf_export(uint64_t n)
+{
+	int fd;
+
+	while (n--) {
+		ok(rp_export_dmabuf(pool, h_exp, O_CLOEXEC | O_RDWR, &fd), "rp_export_dmabuf");
+		close(fd);
+	}
+}
+
 /* Map @len bytes of @fd shared and writable, write a byte a page, unmap. */
 static void map_touch(int fd, size_t len)
 {
@@ -719,6 +730,8 @@ static struct loop loops[] = {
 	LOOP("dmabuf_prime",
 	     "rp_export_dmabuf + vgem PRIME_FD_TO_HANDLE + close + GEM_CLOSE (4 KiB object)",
 	     loop_dmabuf_prime, 0, true),
+	LOOP("dmabuf_export", "rp_export_dmabuf + close (4 KiB object)",
+	     loop_dmabuf_export, 0, false),
 	LOOP("map_touch_1m_rp_map", "rp_map 1 MiB writable + write a byte a page + rp_unmap",
 	     loop_map_touch_rp_map, 0, false),
 	LOOP("map_touch_1m_dmabuf",
@@ -1444,6 +1457,7 @@ static const struct row_def row_defs[] = {
 
 	{ PAIRED(G_DMABUF, "dmabuf_prime", "prime_export_import"),
 	  .goal = GOAL_LE, .goal_value = 1 },
+	{ PAIRED(G_DMABUF, "dmabuf_export", "export_import") },
 	{ PAIRED(G_DMABUF, "map_touch_1m_dmabuf", "map_touch_1m_rp_map"),
 	  .goal = GOAL_LE, .goal_value = 1.1 },
 	{ .group = G_DMABUF, .name = "map_touch_1m_dmabuf_vs_udmabuf",
