@@ -304,3 +304,49 @@ m32-clean: ## remove the 32-bit library and selftests
 
 clean: m32-clean
 # ---- end 32-bit --------------------------------------------------------------------
+
+# ---- end reliability -----------------------------------------------------------
+
+# ---- python: the binding's package, and its benchmark (see python/README.md) -
+#   make install         also installs the Python package (install-python) where
+#                        Debian's python3 finds it: /usr/lib/python3/dist-packages
+#                        for PREFIX=/usr, else PREFIX/lib/python3.X/dist-packages
+#                        (on Debian's sys.path for /usr/local); PYTHONDIR= overrides
+#   make bench-python    a 256 MiB numpy array to 4 worker processes, three ways
+#                        (refpool.dumps/loads, pickling, shared_memory), in one VM
+#                        run: time, each worker's peak RSS, the ratios to the goals
+# The package's version is the library's: python/setup.py reads VERSION above.
+PYTHON ?= /usr/bin/python3
+PYTHONDIR ?= $(shell $(PYTHON) -c 'import sys; p = sys.argv[1].rstrip("/"); \
+	print("/usr/lib/python3/dist-packages" if p == "/usr" else \
+	"%s/lib/python%d.%d/dist-packages" % ((p,) + sys.version_info[:2]))' $(PREFIX))
+PYBUILD := python/build
+BENCH_PYTHON_ARGS ?=
+
+.PHONY: install-python uninstall-python bench-python python-clean
+
+install: install-python
+uninstall: uninstall-python
+
+# setup.py's build_py writes refpool/_build.py (version, LIBDIR) beside the
+# sources; egg_info the metadata importlib.metadata and pip read.
+install-python:
+	rm -rf $(PYBUILD)
+	cd python && env -u PYTHONDONTWRITEBYTECODE REFPOOL_LIBDIR=$(LIBDIR) $(PYTHON) \
+		setup.py -q build_py -d $(CURDIR)/$(PYBUILD)/lib egg_info -e $(CURDIR)/$(PYBUILD)
+	rm -rf $(DESTDIR)$(PYTHONDIR)/refpool $(DESTDIR)$(PYTHONDIR)/refpool-*.egg-info
+	install -d $(DESTDIR)$(PYTHONDIR)/refpool $(DESTDIR)$(PYTHONDIR)/refpool-$(VERSION).egg-info
+	install -m 644 $(PYBUILD)/lib/refpool/*.py $(DESTDIR)$(PYTHONDIR)/refpool/
+	install -m 644 $(PYBUILD)/refpool.egg-info/* $(DESTDIR)$(PYTHONDIR)/refpool-$(VERSION).egg-info/
+
+uninstall-python:
+	rm -rf $(DESTDIR)$(PYTHONDIR)/refpool $(DESTDIR)$(PYTHONDIR)/refpool-$(VERSION).egg-info
+
+bench-python: setup lib
+	scripts/vm-run --memory 4096 -- $(PYTHON) $(CURDIR)/python/bench/numpy_to_workers.py $(BENCH_PYTHON_ARGS)
+
+python-clean:
+	rm -rf $(PYBUILD)
+
+clean: python-clean
+# ---- end python ----------------------------------------------------------------

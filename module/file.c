@@ -20,6 +20,7 @@
 #include <linux/fs.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/slab.h>
 
 #include <linux/refpool.h>
 #include "refpool.h"
@@ -38,18 +39,18 @@ static bool rp_vma_writable(struct vm_area_struct *vma)
 /* A VMA was copied (fork) or split: it is one more mapping. */
 static void rp_vm_open(struct vm_area_struct *vma)
 {
-	rp_object_map_more(vma->vm_file->private_data, rp_vma_writable(vma));
+	rp_object_map_more(vma->vm_private_data, rp_vma_writable(vma));
 }
 
 static void rp_vm_close(struct vm_area_struct *vma)
 {
-	rp_object_unmap(vma->vm_file->private_data, rp_vma_writable(vma));
+	rp_object_unmap(vma->vm_private_data, rp_vma_writable(vma));
 }
 
 static vm_fault_t rp_vm_fault(struct vm_fault *vmf)
 {
-	struct rp_object *obj = vmf->vma->vm_file->private_data;
-	struct page *page = rp_payload_page(obj, vmf->pgoff);
+	struct page *page = rp_payload_page(vmf->vma->vm_private_data,
+					    vmf->pgoff);
 
 	if (!page)
 		return VM_FAULT_SIGBUS;
@@ -64,12 +65,17 @@ static const struct vm_operations_struct rp_vm_ops = {
 	.fault = rp_vm_fault,
 };
 
-static int rp_file_mmap(struct file *file, struct vm_area_struct *vma)
+/*
+ * Map @obj into @vma, @user paying for the pages if the mapping makes
+ * them. The VMA holds the file, and the file the object. Nothing after
+ * this in mmap_region() can fail, so a mapping refused after the pages
+ * were made does not happen: REFPOOL_IOC_MAP makes them here too.
+ */
+static int rp_mmap(struct rp_object *obj, struct vm_area_struct *vma,
+		   struct rp_user *user)
 {
-	struct rp_object *obj = file->private_data;
 	unsigned long npages = DIV_ROUND_UP(obj->size, PAGE_SIZE);
 	unsigned long len = vma_pages(vma);
-	struct rp_user *user;
 	int ret;
 
 	/* Shared only: a private copy would not be the object. */
@@ -81,17 +87,26 @@ static int rp_file_mmap(struct file *file, struct vm_area_struct *vma)
 	if (!(vma->vm_flags & VM_WRITE))
 		vma->vm_flags &= ~VM_MAYWRITE;
 
-	/* The mapper pays for pages its mapping makes (see rp_object_map()). */
-	user = rp_user_get(current_euid());
-	if (!user)
-		return -ENOMEM;
 	ret = rp_object_map(obj, user, rp_vma_writable(vma));
-	rp_user_put(user);
 	if (ret)
 		return ret;
 	vma->vm_flags |= VM_DONTEXPAND;
+	vma->vm_private_data = obj;
 	vma->vm_ops = &rp_vm_ops;
 	return 0;
+}
+
+/* mmap() of an exported fd: the mapping process pays. */
+static int rp_file_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct rp_user *user = rp_user_get(current_euid());
+	int ret;
+
+	if (!user)
+		return -ENOMEM;
+	ret = rp_mmap(file->private_data, vma, user);
+	rp_user_put(user);
+	return ret;
 }
 
 static const struct file_operations rp_object_fops = {
@@ -144,6 +159,68 @@ struct rp_object *rp_file_import(int fd)
 }
 
 /**
+ * struct rp_map_file - what REFPOOL_IOC_MAP's file holds
+ * @obj: the object, a strong reference
+ * @user: the session's user, who pays for pages the mapping makes
+ */
+struct rp_map_file {
+	struct rp_object *obj;
+	struct rp_user *user;
+};
+
+static int rp_map_file_release(struct inode *inode, struct file *file)
+{
+	struct rp_map_file *mf = file->private_data;
+
+	rp_object_put(mf->obj);
+	rp_user_put(mf->user);
+	kfree(mf);
+	return 0;
+}
+
+static int rp_map_file_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct rp_map_file *mf = file->private_data;
+
+	return rp_mmap(mf->obj, vma, mf->user);
+}
+
+/* Never in an fd table: it only backs REFPOOL_IOC_MAP's mappings. */
+static const struct file_operations rp_map_fops = {
+	.owner = THIS_MODULE,
+	.release = rp_map_file_release,
+	.mmap = rp_map_file_mmap,
+	.llseek = noop_llseek,
+};
+
+/*
+ * The file a MAP maps: it owns the caller's strong reference to @obj and
+ * a reference to the session's user (the payer, not whatever uid the
+ * process has now).
+ */
+static struct file *rp_map_file(struct rp_session *s, struct rp_object *obj)
+{
+	struct rp_map_file *mf;
+	struct file *file;
+
+	mf = kmalloc(sizeof(*mf), GFP_KERNEL_ACCOUNT);
+	if (!mf) {
+		rp_object_put(obj);
+		return ERR_PTR(-ENOMEM);
+	}
+	mf->obj = obj;
+	rp_user_hold(s->user);
+	mf->user = s->user;
+	file = anon_inode_getfile("[refpool]", &rp_map_fops, mf, O_RDWR);
+	if (IS_ERR(file)) {
+		rp_object_put(obj);
+		rp_user_put(mf->user);
+		kfree(mf);
+	}
+	return file;
+}
+
+/**
  * rp_file_map - map a handle's object into the caller, as mmap() of its
  * exported file would (REFPOOL_IOC_MAP)
  * @s: the session
@@ -151,9 +228,8 @@ struct rp_object *rp_file_import(int fd)
  * @writable: PROT_READ | PROT_WRITE, else PROT_READ
  * @uaddr: where the caller wants the mapping's address
  *
- * The mapping holds the file, and so the object. The session's user pays
- * for pages the mapping makes, as for every charge of a session. If the
- * address cannot be written, the mapping is undone.
+ * The mapping holds the file, and so the object. If the address cannot be
+ * written, the mapping is undone.
  *
  * Return: 0; -EBADF, -EINVAL for an empty object, -EPERM, -EDQUOT,
  * -ENOMEM, -EFAULT, or what vm_mmap() says.
@@ -165,37 +241,22 @@ long rp_file_map(struct rp_session *s, u32 handle, bool writable,
 	unsigned long mapped;
 	struct file *file;
 	u64 size, addr;
-	long ret;
 
 	obj = rp_handle_get(s, handle, true);
 	if (!obj)
 		return -EBADF;
-	/*
-	 * A bad @uaddr is refused before the mapping makes pages: read it
-	 * and write it back unchanged. Only a racing unmap by the caller's
-	 * own thread can still make the last write fail, and then the
-	 * mapping is undone (the pages stay, the caller's).
-	 */
-	if (get_user(addr, uaddr) || put_user(addr, uaddr)) {
-		rp_object_put(obj);
-		return -EFAULT;
-	}
 	size = obj->size;
-	ret = size ? 0 : -EINVAL;
 	/*
-	 * mmap() would refuse a writable mapping of a sealed object too, but
-	 * only after the pages were made: a refused call makes nothing. (A
-	 * seal racing with this call can still leave the pages, the caller's.)
+	 * A bad @uaddr is refused before anything is made: read it and
+	 * write it back unchanged. Only a racing unmap by the caller's own
+	 * thread can still make the last write fail, and then the mapping is
+	 * undone (pages it made stay, the caller's).
 	 */
-	if (!ret && writable && (rp_object_flags(obj) & REFPOOL_OBJ_SEALED))
-		ret = -EPERM;
-	if (!ret)
-		ret = rp_object_promote(obj, s->user);
-	if (ret) {
+	if (!size || get_user(addr, uaddr) || put_user(addr, uaddr)) {
 		rp_object_put(obj);
-		return ret;
+		return size ? -EFAULT : -EINVAL;
 	}
-	file = rp_file_export(obj);
+	file = rp_map_file(s, obj);
 	if (IS_ERR(file))
 		return PTR_ERR(file);
 	mapped = vm_mmap(file, 0, size, PROT_READ | (writable ? PROT_WRITE : 0),

@@ -439,6 +439,7 @@ static unsigned long rp_gc_collect(bool full)
 	atomic64_add(deaths, &rp_counters.gc_collected);
 	atomic64_add(ns, &rp_counters.gc_time_ns);
 	trace_refpool_gc(full, scanned, deaths, ns);
+	rp_events_gc(deaths);
 	return deaths;
 }
 

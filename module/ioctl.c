@@ -55,6 +55,8 @@ union rp_ioctl_args {
 	struct refpool_gc gc;
 	struct refpool_batch batch;
 	struct refpool_map map;
+	struct refpool_watch watch;
+	struct refpool_read_events read_events;
 	struct refpool_dmabuf dmabuf;
 };
 
@@ -124,8 +126,9 @@ static long rp_ioctl_version(struct rp_session *s, void *data,
 
 	args->major = REFPOOL_ABI_MAJOR;
 	args->minor = REFPOOL_ABI_MINOR;
-	args->features = (RP_TEST_HOOKS ? REFPOOL_FEAT_TEST_HOOKS : 0) |
-			 RP_FEAT_DMABUF;
+	args->features = REFPOOL_FEAT_EVENTS | RP_FEAT_DMABUF;
+	if (RP_TEST_HOOKS)
+		args->features |= REFPOOL_FEAT_TEST_HOOKS;
 	return 0;
 }
 
@@ -486,6 +489,60 @@ static long rp_ioctl_map(struct rp_session *s, void *data,
 			   u64_to_user_ptr(args->addr_ptr));
 }
 
+/*
+ * A watch by handle acts on the object as the handle names it now; by
+ * token, it looks the object up as LOOKUP does, and lets go of it after:
+ * if that was the last reference, FREED fires at once.
+ */
+static long rp_ioctl_watch(struct rp_session *s, void *data,
+			   struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_watch *args = data;
+	u8 key[RP_TOKEN_SIZE];
+	struct rp_object *obj;
+	long ret;
+
+	if (args->flags || args->pad)
+		return -EINVAL;
+	if (args->events == REFPOOL_EV_GC) {
+		if (args->handle || args->token_ptr)
+			return -EINVAL;
+		return rp_events_watch_gc(s, args->cookie);
+	}
+	if (!args->events || (args->events & ~REFPOOL_EV_OBJECT_MASK) ||
+	    (args->handle && args->token_ptr))
+		return -EINVAL;
+	if (!args->token_ptr) {
+		obj = rp_handle_use(s, args->handle);
+		if (!obj)
+			return -EBADF;
+		ret = rp_events_watch(s, obj, args->events, args->cookie);
+		rp_object_unuse(obj);
+		return ret;
+	}
+	ret = rp_ioctl_get_token(key, args->token_ptr);
+	if (ret)
+		return ret;
+	obj = rp_token_lookup(key);
+	if (IS_ERR(obj))
+		return PTR_ERR(obj);
+	ret = rp_events_watch(s, obj, args->events, args->cookie);
+	rp_object_put(obj);
+	return ret;
+}
+
+static long rp_ioctl_read_events(struct rp_session *s, void *data,
+				 struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_read_events *args = data;
+
+	if (args->flags || args->pad || !args->max ||
+	    args->max > REFPOOL_READ_EVENTS_MAX ||
+	    !rp_out_size_valid(args->event_size, REFPOOL_EVENT_SIZE_VER0))
+		return -EINVAL;
+	return rp_events_read(s, args->events_ptr, args->max, args->event_size);
+}
+
 static long rp_ioctl_export_dmabuf(struct rp_session *s, void *data,
 				   struct rp_ioctl_ctx *ctx)
 {
@@ -532,6 +589,8 @@ static const struct rp_ioctl_desc rp_ioctls[] = {
 	RP_IOCTL(BATCH, rp_ioctl_batch),
 	RP_IOCTL(MAP, rp_ioctl_map),
 	RP_IOCTL(PINS, rp_ioctl_pins),
+	RP_IOCTL(WATCH, rp_ioctl_watch),
+	RP_IOCTL(READ_EVENTS, rp_ioctl_read_events),
 	RP_IOCTL(EXPORT_DMABUF, rp_ioctl_export_dmabuf),
 };
 

@@ -190,9 +190,12 @@ bool rp_object_is(struct rp_object *obj, u64 id)
  */
 static bool rp_object_die(struct rp_object *obj)
 {
+	u32 watched;
+
 	trace_refpool_free(obj);
 	spin_lock(&obj->lock);
 	obj->state |= RP_STATE_DEAD;
+	watched = obj->state & (RP_STATE_WATCHED | RP_STATE_SEAL_WATCHED);
 	spin_unlock(&obj->lock);
 	xa_erase(&rp_objects, obj->id);
 	rp_tokens_drop(obj);
@@ -202,6 +205,9 @@ static bool rp_object_die(struct rp_object *obj)
 		rp_gc_untrack(obj);
 	rp_uncharge(obj->user, obj->size,
 		    rp_object_cost(obj->size, obj->nslots, obj->flags));
+	/* Whatever killed it: a watcher hears of it as the counters show it. */
+	if (watched)
+		rp_events_freed(obj->id, watched);
 	if (obj->container)
 		return true;
 	rp_object_unuse(obj);
@@ -576,6 +582,8 @@ out:
  */
 int rp_object_seal(struct rp_object *obj)
 {
+	bool watched;
+
 	rp_hook(RP_HOOK_SEAL);
 	spin_lock(&obj->lock);
 	if (obj->flags & REFPOOL_OBJ_SEALED) {
@@ -588,8 +596,11 @@ int rp_object_seal(struct rp_object *obj)
 		return -EBUSY;
 	}
 	WRITE_ONCE(obj->flags, obj->flags | REFPOOL_OBJ_SEALED);
+	watched = obj->state & RP_STATE_SEAL_WATCHED;
 	spin_unlock(&obj->lock);
 	wait_var_event(&obj->writers, !READ_ONCE(obj->writers));
+	if (watched)
+		rp_events_sealed(obj->id);
 	return 0;
 }
 

@@ -8,11 +8,21 @@
  *   rp_gc.mutex                   (gc.c) one collection at a time
  *     obj->lock                   a container's slots, while walked
  *       rp_gc.list_lock           (gc.c) the collector's lists
+ *     rp_gc_subs_lock             (events.c) subscriptions to the collector
+ *       s->ev.lock                a session's watches and events (spinlock)
  *   rp_sessions_lock              (main.c) the list of sessions; alone
  *   s->walk_lock                  (main.c) a debugfs walk of a session's
  *                                 handles vs its release; nothing inside
  *   rp_intern_lock                (intern.c) intern inserts and removals;
  *                                 never inside obj->lock
+ *   rp_watch_lock(id)             (events.c) the watches of one object, one
+ *                                 of 256 hashed spinlocks; death and seal
+ *                                 take it after dropping obj->lock
+ *     obj->lock                   adding a watch reads DEAD and SEALED
+ *     s->ev.lock                  firing queues on the watcher's session
+ *       s->ev.wait's lock         the wake-up, inside: see events.c
+ *   s->ev.read_lock               (events.c) one reader of a session's
+ *                                 events (mutex); then s->ev.lock
  *   dma_buf->resv, dma_buf->lock  (dma-buf core) may be held around a
  *                                 dma-buf op of ours (map, vmap...)
  *     rp_dmabuf.lock              (dmabuf.c) a dma-buf's DMA mappings
@@ -46,6 +56,7 @@
 #include <linux/spinlock_types.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
+#include <linux/wait.h>
 #include <linux/xarray.h>
 
 #include "hooks.h"
@@ -100,6 +111,8 @@ void rp_user_uncharge(struct rp_user *user, u64 bytes);
 #define RP_STATE_IN_TABLE	BIT(1)	/* in its user's intern table */
 #define RP_STATE_PROMOTING	BIT(2)	/* the payload is moving into pages */
 #define RP_STATE_MAPPED		BIT(3)	/* its pages were mapped at least once */
+#define RP_STATE_WATCHED	BIT(4)	/* had a FREED watch: death looks them up */
+#define RP_STATE_SEAL_WATCHED	BIT(5)	/* had a SEALED watch: seal, death look */
 
 /**
  * struct rp_object - one object of the pool
@@ -281,6 +294,31 @@ struct seq_file;
 void rp_stats_show(struct seq_file *m);
 
 /**
+ * struct rp_session_events - a session's watches and queued events (events.c)
+ * @lock: guards the lists and counters below
+ * @overflow: events were dropped: an OVERFLOW follows @queue, and nothing
+ *            is queued until a reader has taken it
+ * @nqueued: entries of @queue
+ * @nwatches: entries of @watches and @gc_subs
+ * @watches: armed watches of objects
+ * @gc_subs: subscriptions to the collector (also under rp_gc_subs_lock)
+ * @queue: fired watches, which are the events to read, oldest first
+ * @wait: pollers of the session's fd, woken when an event is queued
+ * @read_lock: one reader at a time: what it copied out is what it takes
+ */
+struct rp_session_events {
+	spinlock_t lock;	/* the lists and counters */
+	bool overflow;
+	u32 nqueued;
+	u64 nwatches;
+	struct list_head watches;
+	struct list_head gc_subs;
+	struct list_head queue;
+	wait_queue_head_t wait;
+	struct mutex read_lock;	/* one reader */
+};
+
+/**
  * struct rp_session - one open file description of /dev/refpool
  * @handles: handle number -> struct rp_handle, each owning one reference
  * @next_handle: the last handle number handed out (cyclic, 31 bits)
@@ -293,6 +331,7 @@ void rp_stats_show(struct seq_file *m);
  * @node: in rp_sessions, under rp_sessions_lock
  * @pid: the process that opened it (forks share it)
  * @comm: its name
+ * @ev: its watches and events
  */
 struct rp_session {
 	struct rhashtable handles;
@@ -305,6 +344,7 @@ struct rp_session {
 	struct list_head node;
 	pid_t pid;
 	char comm[TASK_COMM_LEN];
+	struct rp_session_events ev;
 };
 
 /* main.c: every open session, for debugfs. */
@@ -396,6 +436,23 @@ void rp_gc_maybe_garbage(void);
 int rp_gc_collect_full(u64 *collected);
 int rp_gc_wait_doomed(struct rp_container *c);
 void rp_gc_wait_idle(void);
+
+/* events.c: lifecycle events, weak watches with callbacks. */
+struct file;
+struct poll_table_struct;
+int rp_events_init(void);
+void rp_events_exit(void);
+void rp_session_events_init(struct rp_session *s);
+void rp_session_events_release(struct rp_session *s);
+int rp_events_watch(struct rp_session *s, struct rp_object *obj, u32 events,
+		    u64 cookie);
+int rp_events_watch_gc(struct rp_session *s, u64 cookie);
+long rp_events_read(struct rp_session *s, u64 uptr, u32 max, u32 esize);
+__poll_t rp_events_poll(struct rp_session *s, struct file *file,
+			struct poll_table_struct *wait);
+void rp_events_freed(u64 id, u32 watched);
+void rp_events_sealed(u64 id);
+void rp_events_gc(u64 collected);
 
 /* intern.c: one object per value and user. */
 int rp_intern_init(void);

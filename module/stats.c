@@ -52,6 +52,9 @@ void rp_stats_fill(struct rp_session *s, struct refpool_stats *st)
 	st->user_bytes = atomic64_read(&s->user->bytes);
 	st->user_objects = atomic64_read(&s->user->objects);
 	st->user_pins = atomic64_read(&s->user->pins);
+	st->session_watches = READ_ONCE(s->ev.nwatches);
+	st->session_events = READ_ONCE(s->ev.nqueued) +
+			     READ_ONCE(s->ev.overflow);
 }
 
 #define RP_STAT(field)	{ #field, offsetof(struct refpool_stats, field) }

@@ -9,6 +9,7 @@ or `make python-test`. Without /dev/refpool (or $REFPOOL_DEVICE) every
 test that needs the device is skipped.
 """
 
+import ctypes
 import errno
 import gc
 import mmap
@@ -22,19 +23,9 @@ import textwrap
 import threading
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+from _testlib import HERE, PoolTest, live, needs_root, run_python  # noqa: E402
 
 import refpool  # noqa: E402
-
-DEVICE = os.environ.get("REFPOOL_DEVICE") or "/dev/refpool"
-HAVE_DEVICE = os.path.exists(DEVICE)
-
-
-def live(pool):
-    """(objects, bytes) of the pool now."""
-    st = pool.stats()
-    return st["objects"], st["bytes"]
 
 
 class TestLibrary(unittest.TestCase):
@@ -57,6 +48,41 @@ class TestLibrary(unittest.TestCase):
         self.assertNotEqual(out.returncode, 0)
         self.assertIn("ImportError", out.stderr)
 
+    def lib_path_of_child(self, *python_args, **kw):
+        """What lib_path a new interpreter ends with, $REFPOOL_LIB naming
+        a library that does not exist (a wrong one that were used would
+        be an ImportError)."""
+        code = ("import sys; sys.path.insert(0, %r); import refpool; "
+                "print(refpool._lib.lib_path)" % HERE)
+        env = dict(os.environ, REFPOOL_LIB="/nonexistent/librefpool.so.0")
+        out = subprocess.run([sys.executable] + list(python_args) + ["-c", code],
+                             cwd="/", env=env, capture_output=True, text=True, **kw)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        return out.stdout.strip()
+
+    def test_refpool_lib_ignored_under_E(self):
+        self.assertNotEqual(self.lib_path_of_child("-E"), "/nonexistent/librefpool.so.0")
+
+    def test_refpool_lib_ignored_under_I(self):
+        self.assertNotEqual(self.lib_path_of_child("-I"), "/nonexistent/librefpool.so.0")
+
+    @needs_root
+    def test_refpool_lib_ignored_when_setuid(self):
+        # real uid nobody, effective root: what a setuid-root program runs as
+        path = self.lib_path_of_child(preexec_fn=lambda: os.setresuid(65534, 0, 0))
+        self.assertNotEqual(path, "/nonexistent/librefpool.so.0")
+
+    @needs_root
+    def test_refpool_lib_ignored_when_setgid(self):
+        path = self.lib_path_of_child(preexec_fn=lambda: os.setresgid(65534, 0, 0))
+        self.assertNotEqual(path, "/nonexistent/librefpool.so.0")
+
+    def test_version_is_the_makefile_s(self):
+        with open(os.path.join(HERE, os.pardir, "Makefile")) as f:
+            version = [line.split(":=")[1].strip() for line in f
+                       if line.startswith("VERSION :=")][0]
+        self.assertEqual(refpool.__version__, version)
+
     def test_strerror(self):
         self.assertEqual(refpool.strerror(-errno.EPERM), "Object is sealed")
         self.assertEqual(refpool.strerror(errno.EPERM), "Object is sealed")
@@ -77,26 +103,6 @@ class TestLibrary(unittest.TestCase):
         self.assertEqual(refpool._token_str(tok), "00112233445566778899aabbccddeeff")
         self.assertEqual(refpool._token_str(refpool._token(bytes(range(16)))),
                          "000102030405060708090a0b0c0d0e0f")
-
-
-@unittest.skipUnless(HAVE_DEVICE, "no %s: load the module (scripts/vm-run)" % DEVICE)
-class PoolTest(unittest.TestCase):
-    def setUp(self):
-        self.pool = refpool.Pool()
-        self.base = live(self.pool)
-
-    def tearDown(self):
-        self.pool.close()
-        gc.collect()
-        with refpool.Pool() as p:
-            self.assertEqual(live(p), self.base, "the test leaked objects")
-
-    def assertErrno(self, err, fn, *args, **kw):
-        with self.assertRaises(OSError) as cm:
-            fn(*args, **kw)
-        self.assertEqual(cm.exception.errno, err)
-        self.assertEqual(cm.exception.strerror, refpool.strerror(err))
-        return cm.exception
 
 
 class TestObjects(PoolTest):
@@ -267,8 +273,9 @@ class TestModel(PoolTest):
 
     def test_stats(self):
         st = self.pool.stats()
-        self.assertEqual(set(st), set(refpool.STATS_FIELDS))
-        self.assertEqual(len(st), 15)
+        # the library fills the whole struct: uapi's struct refpool_stats
+        self.assertEqual(list(st), list(refpool.STATS_FIELDS))
+        self.assertEqual(refpool.STATS_FIELDS[:3], ("objects", "bytes", "interned"))
         self.assertTrue(all(isinstance(v, int) for v in st.values()))
         self.assertGreater(st["max_objects"], 0)
         self.assertEqual(st["session_handles"], 0)
@@ -385,6 +392,69 @@ class TestMap(PoolTest):
             floats[1] = 2.5
             self.assertEqual(struct.unpack("d", obj.read(8, 8)), (2.5,))
             floats.release()
+
+
+class TestObjectThreads(PoolTest):
+    def test_close_waits_for_the_call_in_flight(self):
+        # A call is in flight on obj (held inside the binding) while
+        # another thread closes obj and creates objects: the call must
+        # still reach obj's object, and the handle go only when it ends.
+        obj = self.pool.create(b"first")
+        first_id = obj.id
+        inside, go_on, seen = threading.Event(), threading.Event(), []
+
+        def in_flight(p, h):
+            inside.set()
+            go_on.wait(10)
+            info = refpool._lib.Info()
+            ret = refpool.lib.rp_info_sz(p, h, ctypes.byref(info), ctypes.sizeof(info))
+            seen.append((ret, info.id))
+            return 0
+
+        t = threading.Thread(target=obj._call, args=(in_flight,))
+        t.start()
+        self.assertTrue(inside.wait(10))
+        obj.close()
+        self.assertTrue(obj.closed)
+        self.assertRaises(ValueError, obj.read)
+        others = [self.pool.create(b"other") for _ in range(8)]
+        # the handle is still held: the object is still there
+        self.assertEqual(live(self.pool)[0], self.base[0] + 9)
+        go_on.set()
+        t.join()
+        self.assertEqual(seen, [(0, first_id)])
+        self.assertEqual(live(self.pool)[0], self.base[0] + 8)
+        for o in others:
+            o.close()
+
+    def test_close_under_many_threads(self):
+        obj = self.pool.create(b"t" * 64)
+        errors = []
+        start = threading.Barrier(5)
+
+        def user():
+            start.wait()
+            try:
+                for _ in range(300):
+                    if obj.read(0, 8) != b"t" * 8:
+                        errors.append("another object's bytes")
+                    obj.info()
+            except ValueError:
+                pass  # closed under us: the expected way out
+            except Exception as e:  # noqa: BLE001
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=user) for _ in range(4)]
+        for t in threads:
+            t.start()
+        start.wait()
+        obj.close()
+        decoys = [self.pool.create(b"d" * 64) for _ in range(20)]
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        for d in decoys:
+            d.close()
 
 
 class TestProcesses(PoolTest):

@@ -26,7 +26,7 @@ check() {
 }
 
 echo "TAP version 13"
-echo "1..28"
+echo "1..34"
 
 tok=$(echo "shared from a shell" | "$ctl" publish)
 check publish_prints_a_token sh -c "echo '$tok' | grep -Eq '^[0-9a-f]{32}$'"
@@ -106,6 +106,18 @@ objs = json.loads(subprocess.run([sys.argv[2], "ls", "--json"], check=True,
 comms = [x["comm"] for o in objs for x in o["holders"]]
 assert 'q"b\\ c\x01\ufffd' in comms, comms
 EOF
+
+# wait: 0 when it happened, 1 on timeout or when it never can, 2 usage.
+t4=$("$ctl" publish /dev/null)
+check wait_sealed_at_once sh -c "[ \"\$('$ctl' wait $t4 --sealed)\" = sealed ]"
+t5=$("$ctl" create 8)
+check wait_freed_when_put sh -c "(sleep 1; '$ctl' put $t5) & '$ctl' wait $t5 --freed --timeout 30 | grep -qx freed"
+check wait_gone_counts_as_freed "$ctl" wait "$t5" --freed
+check wait_timeout_exit_1 sh -c "'$ctl' wait $t4 --freed --timeout 0.2; [ \$? -eq 1 ]"
+"$ctl" put "$t4" >/dev/null 2>&1
+t6=$("$ctl" create 8)
+check wait_sealed_but_freed_exit_1 sh -c "(sleep 1; '$ctl' put $t6) & '$ctl' wait $t6 --sealed --timeout 30; [ \$? -eq 1 ]"
+check wait_without_event_exit_2 sh -c "'$ctl' wait $t6; [ \$? -eq 2 ]"
 
 tr=/sys/kernel/debug/tracing
 if [ -d "$tr/events/refpool" ]; then

@@ -198,6 +198,9 @@ struct ctx {
 	uint64_t len;
 	uint32_t flags;
 	uint64_t refs0;		/* refs of the object in flight, before */
+	uint64_t watches0;	/* the session's watches before a WATCH */
+	uint64_t watches_add;	/* and how many it adds */
+	uint64_t collected;	/* what a collection freed */
 };
 
 static uint8_t big[1 << 16];
@@ -685,6 +688,132 @@ static long call_watch_gc(struct ctx *c)
 	return rp_watch(c->p, 0, RP_EV_GC, 7);
 }
 
+static uint64_t session_watches(struct ctx *c)
+{
+	struct rp_stats st;
+
+	return rp_stats(c->p, &st) ? ~0ULL : st.session_watches;
+}
+
+/* a watch made under a fault waits for what it was asked: c->watches_add events */
+static void undo_watch(struct ctx *c, long ret, const char *name)
+{
+	uint64_t n = session_watches(c);
+
+	(void)ret;
+	if (n != c->watches0 + c->watches_add)
+		fail("%s: succeeded under a fault, but the session has %" PRIu64 " watches, not %" PRIu64,
+		     name, n, c->watches0 + c->watches_add);
+}
+
+/* a refused watch left no watch and no event behind */
+static void after_watch_fail(struct ctx *c, const char *name)
+{
+	struct rp_stats st;
+
+	if (rp_stats(c->p, &st) || st.session_watches != c->watches0 || st.session_events)
+		fail("%s: refused, but the session has %" PRIu64 " watches (was %" PRIu64 "), %" PRIu64 " events",
+		     name, st.session_watches, c->watches0, st.session_events);
+}
+
+static long call_watch_both(struct ctx *c)
+{
+	c->watches_add = 2;
+	return call_watch(c);
+}
+
+/* the object has a watcher: the new watch joins its key's ring */
+static int setup_watched(struct ctx *c)
+{
+	int ret = setup_watchable(c);
+
+	if (ret)
+		return ret;
+	c->watches0 = 2;
+	return rp_watch(c->p, c->made2[0], RP_EV_FREED | RP_EV_SEALED, 1) ? -1 : 0;
+}
+
+/* the object is sealed: SEALED fires at once, FREED waits */
+static int setup_watchable_sealed(struct ctx *c)
+{
+	int ret = setup_watchable(c);
+
+	if (ret)
+		return ret;
+	return rp_seal(c->p, c->made2[0]) ? -1 : 0;
+}
+
+static long call_watch_sealed(struct ctx *c)
+{
+	c->watches_add = 1;	/* SEALED was queued at once */
+	return call_watch(c);
+}
+
+static void undo_watch_sealed(struct ctx *c, long ret, const char *name)
+{
+	struct rp_event ev;
+
+	undo_watch(c, ret, name);
+	if (rp_read_events(c->p, &ev, 1, 0) != 1 || ev.events != RP_EV_SEALED || ev.cookie != 7)
+		fail("%s: succeeded under a fault, but no SEALED event was queued", name);
+}
+
+static long call_watch_token1(struct ctx *c)
+{
+	c->watches_add = 1;
+	return call_watch_token(c);
+}
+
+static long call_watch_gc1(struct ctx *c)
+{
+	c->watches_add = 1;
+	return call_watch_gc(c);
+}
+
+/* the last put of a watched object: FREED is queued, nothing allocated */
+static int setup_watched_freed(struct ctx *c)
+{
+	int ret = setup_watchable(c);
+
+	if (ret)
+		return ret;
+	if (rp_create(c->p, 16, 0, 0, &c->made))
+		return -1;
+	return rp_watch(c->p, c->made, RP_EV_FREED, 3) ? -1 : 0;
+}
+
+static long call_put_watched(struct ctx *c)
+{
+	return rp_put(c->p, c->made);
+}
+
+static void undo_put_watched(struct ctx *c, long ret, const char *name)
+{
+	struct rp_event ev;
+
+	(void)ret;
+	if (rp_read_events(c->p, &ev, 1, 0) != 1 || ev.events != RP_EV_FREED || ev.cookie != 3)
+		fail("%s: no FREED event after the put", name);
+}
+
+/* events queued: reading them allocates nothing and loses none */
+static int setup_events_queued(struct ctx *c)
+{
+	int ret = setup_watched_freed(c);
+
+	if (ret)
+		return ret;
+	return rp_put(c->p, c->made) ? -1 : 0;
+}
+
+static long call_read_events(struct ctx *c)
+{
+	struct rp_event ev[2];
+	int ret = rp_read_events(c->p, ev, 2, 0);
+
+	return ret == 1 && ev[0].events == RP_EV_FREED ? 0 : ret < 0 ? ret : -EIO;
+}
+
 static int setup_dmabuf(struct ctx *c)
 {
 	if (setup_one(c))
@@ -920,6 +1049,38 @@ static void undo_gc(struct ctx *c, long ret, const char *name)
 	/* the live object lost the garbage's link: refs 1 */
 	if (rp_info(c->p, c->made2[0], &info) || info.refs != 1)
 		fail("%s: after the collection the live object has refs %" PRIu64 ", not 1", name, info.refs);
+}
+
+/*
+ * The collector makes one event per subscriber when it is done: a fault
+ * there loses the event, which the subscriber learns as an OVERFLOW, and
+ * the collection itself succeeds.
+ */
+static int setup_garbage_subscribed(struct ctx *c)
+{
+	if (setup_garbage(c))
+		return -1;
+	if (need_feature(c, REFPOOL_FEAT_EVENTS))
+		return 1;
+	return rp_watch(c->p, 0, RP_EV_GC, 5) ? -1 : 0;
+}
+
+static long call_gc_subscribed(struct ctx *c)
+{
+	return rp_gc(c->p, &c->collected);
+}
+
+static void undo_gc_subscribed(struct ctx *c, long ret, const char *name)
+{
+	struct rp_event ev[4];
+	int n;
+
+	undo_gc(c, ret, name);
+	n = rp_read_events(c->p, ev, 4, 0);
+	if (n != 1 || !((ev[0].events == RP_EV_GC && ev[0].id == c->collected && ev[0].cookie == 5) ||
+			(ev[0].events == RP_EV_OVERFLOW && !ev[0].id && !ev[0].cookie)))
+		fail("%s: %d events after the collection; the first %#x id %" PRIu64,
+		     name, n, n > 0 ? ev[0].events : 0, n > 0 ? ev[0].id : 0);
 }
 
 static long call_batch_dup(struct ctx *c)
@@ -1275,9 +1436,14 @@ static const struct scenario scenarios[] = {
 	{ "LOOKUP", setup_published, call_lookup, undo_put, NULL, { ENOMEM }, NULL, false },
 	{ "UNPIN", setup_pinned, call_unpin, undo_unpinned, after_unpin_fail, { ENOMEM }, NULL, false },
 	{ "PINS (list)", setup_pinned, call_list_pins, undo_list_pins, after_list_pins_fail, { ENOMEM }, NULL, false },
-	{ "WATCH (object)", setup_watchable, call_watch, undo_none, NULL, { ENOMEM }, NULL, false },
-	{ "WATCH (token)", setup_watchable_token, call_watch_token, undo_none, NULL, { ENOMEM }, NULL, false },
-	{ "WATCH (collector)", setup_watchable, call_watch_gc, undo_none, NULL, { ENOMEM }, NULL, false },
+	{ "WATCH (object)", setup_watchable, call_watch_both, undo_watch, after_watch_fail, { ENOMEM }, NULL, false },
+	{ "WATCH (object with watchers: the ring)", setup_watched, call_watch_both, undo_watch, after_watch_fail, { ENOMEM }, NULL, false },
+	{ "WATCH (sealed object: SEALED at once)", setup_watchable_sealed, call_watch_sealed, undo_watch_sealed, after_watch_fail, { ENOMEM }, NULL, false },
+	{ "WATCH (token)", setup_watchable_token, call_watch_token1, undo_watch, after_watch_fail, { ENOMEM }, NULL, false },
+	{ "WATCH (collector)", setup_watchable, call_watch_gc1, undo_watch, after_watch_fail, { ENOMEM }, NULL, false },
+	{ "PUT (watched: FREED queued)", setup_watched_freed, call_put_watched, undo_put_watched, NULL, { ENOMEM }, NULL, false },
+	{ "READ_EVENTS", setup_events_queued, call_read_events, undo_none, NULL, { ENOMEM }, NULL, false },
+	{ "GC (a subscriber: its event is made)", setup_garbage_subscribed, call_gc_subscribed, undo_gc_subscribed, NULL, { ENOMEM }, NULL, false },
 	{ "EXPORT_DMABUF", setup_dmabuf, call_export_dmabuf, undo_dmabuf, NULL, { ENOMEM, ENFILE }, NULL, false },
 	{ "EXPORT_DMABUF (promotes)", setup_dmabuf_small, call_export_dmabuf, undo_dmabuf, NULL, { ENOMEM, ENFILE }, NULL, false },
 	{ "IMPORT (a dma-buf)", setup_dmabuf_exported, call_import_dmabuf, undo_put, NULL, { ENOMEM }, NULL, false },

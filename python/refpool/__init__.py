@@ -21,13 +21,23 @@ process does, the kernel drops them when it dies, even by SIGKILL::
     with refpool.Pool() as pool, pool.lookup(token) as obj:
         print(bytes(obj.map(writable=False)[:5]))
 
+On top of that: :class:`SharedMemory`, a drop-in for
+``multiprocessing.shared_memory.SharedMemory`` that nothing can leak;
+:meth:`Object.ndarray`, a numpy array over an object's pages;
+:func:`dumps` and :func:`loads`, pickle protocol 5 with every out-of-band
+buffer in a sealed object of its own, so that a whole value, numpy arrays
+included, is one object that other processes map without a copy; and
+``Object`` pickles, through multiprocessing's queues, pipes and pools.
+
 Every failure of a library call raises :class:`OSError` (or its subclass
 for the errno, such as ``PermissionError`` for a sealed object) with the
 errno the library returned and :func:`strerror`'s text. Using a closed
 pool or object raises :class:`ValueError`.
 
-The library is found through ``$REFPOOL_LIB``, then the build tree this
-package sits in, then the system's linker path (see ``refpool._lib``).
+The library is found through ``$REFPOOL_LIB`` (ignored under ``python -E``
+or ``-I`` and in setuid/setgid processes), then where ``make install`` put
+it or the build tree this package sits in, then the dynamic linker's
+search (see ``refpool._lib``).
 """
 
 import collections
@@ -44,17 +54,22 @@ __all__ = [
     "Pool",
     "Object",
     "ObjectInfo",
+    "SharedMemory",
+    "dumps",
+    "loads",
+    "default_pool",
     "strerror",
     "SEALED",
     "INTERNED",
     "STATS_FIELDS",
+    "__version__",
 ]
 
 SEALED = 1 << 0  #: the object is immutable (RP_SEALED)
 INTERNED = 1 << 1  #: the object is in the intern table (RP_INTERNED)
 
 #: the keys of :meth:`Pool.stats`, in the order of struct rp_stats
-STATS_FIELDS = tuple(name for name, _ in _lib.Stats._fields_)
+STATS_FIELDS = _lib.STATS_FIELDS
 
 #: what :meth:`Object.info` returns
 ObjectInfo = collections.namedtuple("ObjectInfo", "id size refs nslots flags")
@@ -79,21 +94,69 @@ def _uint(value, what):
     return value
 
 
-def _in_buffer(data):
-    """(argument for a const void * parameter, length) of a bytes-like."""
-    if isinstance(data, bytes):
-        # ctypes passes a pointer to the bytes' own buffer: no copy
-        return (data if data else None), len(data)
-    view = memoryview(data)
-    if not view.c_contiguous:
-        raise ValueError("the buffer must be contiguous")
-    view = view.cast("B")
-    if not view.nbytes:
-        return None, 0
-    if view.readonly:
-        data = view.tobytes()
-        return data, len(data)
-    return (ctypes.c_char * view.nbytes).from_buffer(view), view.nbytes
+# --- the bytes of a bytes-like object, without a copy ---------------------------
+class _PyBuffer(ctypes.Structure):
+    """Py_buffer, as PyObject_GetBuffer() fills it."""
+
+    _fields_ = [
+        ("buf", ctypes.c_void_p),
+        ("obj", ctypes.c_void_p),
+        ("len", ctypes.c_ssize_t),
+        ("itemsize", ctypes.c_ssize_t),
+        ("readonly", ctypes.c_int),
+        ("ndim", ctypes.c_int),
+        ("format", ctypes.c_char_p),
+        ("shape", ctypes.c_void_p),
+        ("strides", ctypes.c_void_p),
+        ("suboffsets", ctypes.c_void_p),
+        ("internal", ctypes.c_void_p),
+    ]
+
+
+_PyObject_GetBuffer = ctypes.pythonapi.PyObject_GetBuffer
+_PyObject_GetBuffer.argtypes = [ctypes.py_object, ctypes.POINTER(_PyBuffer), ctypes.c_int]
+_PyObject_GetBuffer.restype = ctypes.c_int
+_PyBuffer_Release = ctypes.pythonapi.PyBuffer_Release
+_PyBuffer_Release.argtypes = [ctypes.POINTER(_PyBuffer)]
+_PyBuffer_Release.restype = None
+_PyBUF_SIMPLE = 0  # contiguous bytes, read-only is fine
+_PyBUF_WRITABLE = 1
+
+
+class _Bytes:
+    """``with _Bytes(data) as (ptr, n)``: the address and length of a
+    C-contiguous bytes-like object's memory, held (the exporter cannot
+    resize or free it) for the block. ctypes' from_buffer() takes only
+    writable buffers, so a read-only one (bytes, a read-only numpy array,
+    a sealed object's mapping) would otherwise be copied first."""
+
+    __slots__ = ("_data", "_writable", "_view")
+
+    def __init__(self, data, writable=False):
+        self._data = data
+        self._writable = writable
+        self._view = None
+
+    def __enter__(self):
+        data = self._data
+        if isinstance(data, bytes) and not self._writable:
+            # ctypes passes the bytes' own buffer: no copy, nothing to hold
+            return (data if data else None), len(data)
+        view = _PyBuffer()
+        flags = _PyBUF_WRITABLE if self._writable else _PyBUF_SIMPLE
+        try:
+            _PyObject_GetBuffer(data, ctypes.byref(view), flags)
+        except BufferError as e:
+            if self._writable:
+                raise TypeError("a writable contiguous buffer is needed: %s" % e) from None
+            raise ValueError("the buffer must be contiguous: %s" % e) from None
+        self._view = view
+        return (view.buf if view.len else None), view.len
+
+    def __exit__(self, *exc):
+        view, self._view = self._view, None
+        if view is not None:
+            _PyBuffer_Release(ctypes.byref(view))
 
 
 def _token(token):
@@ -123,7 +186,41 @@ def _fileno(sock):
     return sock if isinstance(sock, int) else sock.fileno()
 
 
-class Pool:
+class _Guard:
+    """Calls in flight on something that close() must not pull from under
+    them: close() while calls run only marks it closing, and the last call
+    to leave releases it. So a call never reaches a handle (or session)
+    that another thread has already given back."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._busy = 0
+        self._closing = False
+
+    def _enter(self):
+        with self._lock:
+            if self._closing or not self._live():
+                raise ValueError("%s is closed" % self._what)
+            self._busy += 1
+
+    def _leave(self):
+        with self._lock:
+            self._busy -= 1
+            last = self._closing and not self._busy
+        if last:
+            self._release(False)
+
+    def _begin_close(self):
+        """True when the caller is to release now, False when it is
+        closed already or the last call in flight will release it."""
+        with self._lock:
+            if self._closing or not self._live():
+                return False
+            self._closing = True
+            return not self._busy
+
+
+class Pool(_Guard):
     """A session on /dev/refpool: ``rp_open()``, or ``rp_open_path(path)``.
 
     Opening fails with the OSError of open(2), with the path: for instance
@@ -132,40 +229,31 @@ class Pool:
     Thread-safe: a pool may be shared by threads, and :meth:`close` while
     other threads are in a call takes effect when the last call returns.
     A forked child shares the session; closing it there closes only the
-    child's file descriptor.
+    child's file descriptor. A pool cannot be pickled: each process opens
+    its own (objects that travel land in :func:`default_pool`).
     """
 
+    _what = "refpool.Pool"
+
     def __init__(self, path=None):
+        _Guard.__init__(self)
+        self._p = None
         p = ctypes.c_void_p()
         if path is None:
             ret = lib.rp_open(ctypes.byref(p))
-            path = os.environ.get("REFPOOL_DEVICE") or "/dev/refpool"
+            path = _lib.secure_getenv("REFPOOL_DEVICE") or "/dev/refpool"
         else:
             ret = lib.rp_open_path(os.fsencode(path), ctypes.byref(p))
         if ret < 0:
             # open(2)'s error, about the device node: the system's words
             raise OSError(-ret, os.strerror(-ret), os.fsdecode(path))
         self._p = p.value
-        self._lock = threading.Lock()
-        self._busy = 0
-        self._closing = False
 
     # --- the session ----------------------------------------------------
-    def _enter(self):
-        with self._lock:
-            if self._p is None or self._closing:
-                raise ValueError("refpool.Pool is closed")
-            self._busy += 1
-            return self._p
+    def _live(self):
+        return self._p is not None
 
-    def _leave(self):
-        with self._lock:
-            self._busy -= 1
-            last = self._closing and not self._busy
-        if last:
-            self._release()
-
-    def _release(self):
+    def _release(self, _now):
         with self._lock:
             p, self._p = self._p, None
         if p is not None:
@@ -173,9 +261,9 @@ class Pool:
 
     def _call(self, fn, *args):
         """fn(pool, *args), with the pool kept open for the call."""
-        p = self._enter()
+        self._enter()
         try:
-            return fn(p, *args)
+            return fn(self._p, *args)
         finally:
             self._leave()
 
@@ -190,13 +278,8 @@ class Pool:
         When it was the session's last fd, every handle the session held
         is dropped, and objects nothing else references are freed.
         """
-        with self._lock:
-            if self._p is None or self._closing:
-                return
-            self._closing = True
-            now = not self._busy
-        if now:
-            self._release()
+        if self._begin_close():
+            self._release(True)
 
     def fileno(self):
         """rp_fd(): the session's file descriptor (still the pool's)."""
@@ -219,6 +302,12 @@ class Pool:
             return "<refpool.Pool closed>"
         return "<refpool.Pool fd=%d>" % self.fileno()
 
+    def __reduce__(self):
+        raise TypeError(
+            "a refpool.Pool cannot be pickled: a session is this process's; "
+            "pickle its Objects instead"
+        )
+
     # --- making objects -------------------------------------------------
     def _new(self, fn, *args):
         out = _lib.handle_t()
@@ -234,26 +323,27 @@ class Pool:
         if isinstance(size_or_data, int) and not isinstance(size_or_data, bool):
             size = _uint(size_or_data, "size")
             return self._new(lib.rp_create, size, nslots, flags)[0]
-        data, length = _in_buffer(size_or_data)
         if not nslots:
-            return self._new(lib.rp_create_from, data, length, flags)[0]
+            with _Bytes(size_or_data) as (ptr, length):
+                return self._new(lib.rp_create_from, ptr, length, flags)[0]
         # rp_create_from() has no slots: create, fill, then seal.
-        obj = self._new(lib.rp_create, length, nslots, 0)[0]
-        try:
-            if length:
-                obj.write(0, size_or_data)
-            if sealed:
-                obj.seal()
-        except BaseException:
-            obj.close()
-            raise
+        with _Bytes(size_or_data) as (ptr, length):
+            obj = self._new(lib.rp_create, length, nslots, 0)[0]
+            try:
+                if length:
+                    obj._write_ptr(0, ptr, length)
+                if sealed:
+                    obj.seal()
+            except BaseException:
+                obj.close()
+                raise
         return obj
 
     def intern(self, data):
         """rp_intern(): the one live interned (sealed) object with exactly
         these bytes, created if there is none. ``obj.existed`` says which."""
-        buf, length = _in_buffer(data)
-        obj, existed = self._new(lib.rp_intern, buf, length)
+        with _Bytes(data) as (ptr, length):
+            obj, existed = self._new(lib.rp_intern, ptr, length)
         obj.existed = bool(existed)
         return obj
 
@@ -275,9 +365,9 @@ class Pool:
         """rp_recv(): an object another process sent with
         :meth:`Object.send` over a UNIX socket (a socket or its fd)."""
         out = _lib.handle_t()
-        p = self._enter()
+        self._enter()
         try:
-            _check(lib.rp_recv(_fileno(sock), p, ctypes.byref(out)))
+            _check(lib.rp_recv(_fileno(sock), self._p, ctypes.byref(out)))
         finally:
             self._leave()
         return Object(self, out.value)
@@ -293,58 +383,120 @@ class Pool:
         """rp_stats(): the pool's counters and limits, and this session's
         and user's share, as a dict (keys: STATS_FIELDS)."""
         st = _lib.Stats()
-        _check(self._call(lib.rp_stats, ctypes.byref(st)))
+        _check(self._call(lib.rp_stats_sz, ctypes.byref(st), ctypes.sizeof(st)))
         return {name: getattr(st, name) for name in STATS_FIELDS}
 
 
-class Object:
+# --- the pool objects travel to -------------------------------------------------
+_default_lock = threading.Lock()
+_default = None  # (pid, Pool)
+
+
+def _forget_default_in_child():
+    global _default_lock, _default
+    # The parent's session stays open in the child (its Objects use it);
+    # what the child makes from now on belongs to a session of its own.
+    _default_lock = threading.Lock()
+    _default = None
+
+
+os.register_at_fork(after_in_child=_forget_default_in_child)
+
+
+def default_pool():
+    """This process's own session, opened on first use: where unpickled
+    :class:`Object` s and :class:`SharedMemory` segments get their handles.
+
+    A forked child gets a new one on first use rather than sharing its
+    parent's, so that what the child holds dies with the child. Closing it
+    is allowed; the next use opens another.
+    """
+    global _default
+    with _default_lock:
+        cur = _default
+        if cur is None or cur[0] != os.getpid() or cur[1].closed:
+            cur = _default = (os.getpid(), Pool())
+        return cur[1]
+
+
+class Object(_Guard):
     """One handle of a :class:`Pool`: a strong reference to an object.
 
     Dropped by :meth:`close` (or :meth:`put`), at the end of a ``with``
     block, or when the wrapper is garbage-collected in the process that
     made it; the object itself lives while anything else references it.
+
+    Thread-safe as :class:`Pool` is: :meth:`close` while other threads are
+    in a call on this object drops the handle when the last call returns,
+    so no call ever acts on a handle number that was given back.
+
+    An ``Object`` pickles (see ``python/README.md``, "Objects through
+    multiprocessing"): through multiprocessing's queues, pipes, pools and
+    process arguments, it travels as a file descriptor and the receiver
+    gets its own handle, in its :func:`default_pool`. Plain :mod:`pickle`
+    has no way to carry a descriptor: there it is a weak token, which the
+    receiver can look up while the object lives.
     """
 
+    _what = "refpool.Object"
+
     def __init__(self, pool, handle):
+        _Guard.__init__(self)
         self._pool = pool
         self._h = handle
         self._pid = os.getpid()
         self._fixed = None  # (id, size, nslots): they never change
         self.existed = None
 
-    def _handle(self):
-        h = self._h
+    def _live(self):
+        return bool(self._h)
+
+    def _release(self, now):
+        """rp_put() the handle; errors are raised only when called by
+        close() itself, not by the last call in flight."""
+        with self._lock:
+            h, self._h = self._h, 0
         if not h:
-            raise ValueError("refpool.Object is closed")
-        return h
+            return
+        try:
+            self._pool._enter()
+        except ValueError:
+            return  # the session, and with it the handle, is gone
+        try:
+            ret = lib.rp_put(self._pool._p, h)
+        finally:
+            self._pool._leave()
+        if now:
+            _check(ret)
 
     def _call(self, fn, *args):
-        return self._pool._call(fn, self._handle(), *args)
+        """fn(pool, handle, *args), with the handle and pool kept."""
+        self._enter()
+        try:
+            return self._pool._call(fn, self._h, *args)
+        finally:
+            self._leave()
 
     # --- lifetime -------------------------------------------------------
     @property
     def handle(self):
         """The handle number in the pool's session (0 once closed)."""
-        return self._h
+        return 0 if self._closing else self._h
+
+    @property
+    def pool(self):
+        """The :class:`Pool` whose session holds the handle."""
+        return self._pool
 
     @property
     def closed(self):
-        return not self._h or self._pool.closed
+        return self._closing or not self._h or self._pool.closed
 
     def close(self):
         """rp_put(): drop this handle (idempotent). The object goes with
         its last reference: handles, exported fds, mappings, links, pins."""
-        h, self._h = self._h, 0
-        if not h:
-            return
-        try:
-            p = self._pool._enter()
-        except ValueError:
-            return  # the session, and with it the handle, is gone
-        try:
-            _check(lib.rp_put(p, h))
-        finally:
-            self._pool._leave()
+        if self._begin_close():
+            self._release(True)
 
     put = close
 
@@ -380,7 +532,7 @@ class Object:
     def info(self):
         """rp_info(): ObjectInfo(id, size, refs, nslots, flags)."""
         info = _lib.Info()
-        _check(self._call(lib.rp_info, ctypes.byref(info)))
+        _check(self._call(lib.rp_info_sz, ctypes.byref(info), ctypes.sizeof(info)))
         self._fixed = (info.id, info.size, info.nslots)
         return ObjectInfo(info.id, info.size, info.refs, info.nslots, info.flags)
 
@@ -434,12 +586,8 @@ class Object:
         """rp_read() into a writable bytes-like object; returns the count
         (short at the end of the payload, 0 at or past it)."""
         off = _uint(off, "off")
-        view = memoryview(buf).cast("B")
-        if view.readonly:
-            raise TypeError("readinto() needs a writable buffer")
-        n = view.nbytes
-        arr = (ctypes.c_char * n).from_buffer(view) if n else None
-        return _check(self._call(lib.rp_read, off, arr, n))
+        with _Bytes(buf, writable=True) as (ptr, n):
+            return _check(self._call(lib.rp_read, off, ptr, n))
 
     def read(self, off=0, n=None):
         """rp_read(): up to n bytes from off (to the end if n is None)."""
@@ -451,17 +599,35 @@ class Object:
         del buf[got:]
         return bytes(buf)
 
+    def _write_ptr(self, off, ptr, length):
+        return _check(self._call(lib.rp_write, off, ptr, length))
+
     def write(self, off, data):
         """rp_write(): all of data at off, or nothing (ERANGE past the end,
         PermissionError when sealed). Returns the count."""
         off = _uint(off, "off")
-        buf, length = _in_buffer(data)
-        return _check(self._call(lib.rp_write, off, buf, length))
+        with _Bytes(data) as (ptr, length):
+            return self._write_ptr(off, ptr, length)
 
     def seal(self):
         """rp_seal(): immutable from now on (EBUSY while a writable
         mapping exists)."""
         _check(self._call(lib.rp_seal))
+
+    def _mmap(self, writable, size=None):
+        """An mmap.mmap of the whole payload (MAP_SHARED)."""
+        if size is None:
+            size = self.size
+        if not size:
+            raise OSError(_errno.EINVAL, strerror(_errno.EINVAL))
+        prot = mmap.PROT_READ | (mmap.PROT_WRITE if writable else 0)
+        fd = self.export()
+        try:
+            return mmap.mmap(fd, size, flags=mmap.MAP_SHARED, prot=prot)
+        except OSError as e:
+            raise OSError(e.errno, strerror(e.errno)) from None
+        finally:
+            os.close(fd)
 
     def map(self, writable=True):
         """The whole payload as a zero-copy memoryview over a MAP_SHARED
@@ -472,39 +638,70 @@ class Object:
         view: it is unmapped when the view is released (``with`` block or
         ``release()``) and no other view of it is left. Like rp_map(), it
         keeps the object alive after every handle is gone."""
-        size = self.size
-        if not size:
-            raise OSError(_errno.EINVAL, strerror(_errno.EINVAL))
-        prot = mmap.PROT_READ | (mmap.PROT_WRITE if writable else 0)
-        fd = self.export()
-        try:
-            m = mmap.mmap(fd, size, flags=mmap.MAP_SHARED, prot=prot)
-        except OSError as e:
-            raise OSError(e.errno, strerror(e.errno)) from None
-        finally:
-            os.close(fd)
-        return memoryview(m)
+        return memoryview(self._mmap(writable))
+
+    def ndarray(self, dtype, shape=None):
+        """A numpy array over the object's pages: no copy; read-only when
+        the object is sealed, writable (MAP_SHARED: every process mapping
+        it sees the writes) otherwise.
+
+        shape None is one dimension over the whole payload (whose size
+        must then be a multiple of the dtype's); a given shape may use
+        less than the payload, never more. The array keeps its mapping,
+        and so the object, alive until it is collected, handles or not.
+        numpy is imported on the first call, not with refpool.
+        """
+        import numpy
+
+        dtype = numpy.dtype(dtype)
+        info = self.info()
+        if shape is None:
+            if not dtype.itemsize or info.size % dtype.itemsize:
+                raise ValueError(
+                    "%d bytes are not a whole number of %s items (%d bytes each)"
+                    % (info.size, dtype, dtype.itemsize)
+                )
+            shape = (info.size // dtype.itemsize,)
+        sealed = bool(info.flags & SEALED)
+        if info.size:
+            buf = memoryview(self._mmap(not sealed, info.size))
+        else:
+            buf = b"" if sealed else bytearray()
+        return numpy.ndarray(shape, dtype, buffer=buf)
 
     # --- references -----------------------------------------------------
     def dup(self):
         """rp_dup(): another handle to the same object."""
-        return self._pool._new(lib.rp_dup, self._handle())[0]
+        self._enter()
+        try:
+            return self._pool._new(lib.rp_dup, self._h)[0]
+        finally:
+            self._leave()
 
     def link(self, slot, child):
         """rp_link(): slot owns a reference to child (an Object), or is
         emptied when child is None."""
-        child_h = 0 if child is None else child._handle()
-        _check(self._call(lib.rp_link, _uint(slot, "slot"), child_h))
+        slot = _uint(slot, "slot")
+        if child is None:
+            _check(self._call(lib.rp_link, slot, 0))
+            return
+        child._enter()
+        try:
+            _check(self._call(lib.rp_link, slot, child._h))
+        finally:
+            child._leave()
 
     def get_link(self, slot):
         """rp_get_link(): a new Object for the slot's child, or None when
         the slot is empty."""
+        slot = _uint(slot, "slot")
+        self._enter()
         try:
-            return self._pool._new(
-                lib.rp_get_link, self._handle(), _uint(slot, "slot")
-            )[0]
+            return self._pool._new(lib.rp_get_link, self._h, slot)[0]
         except FileNotFoundError:
             return None
+        finally:
+            self._leave()
 
     # --- sharing --------------------------------------------------------
     def publish(self):
@@ -530,9 +727,39 @@ class Object:
     def send(self, sock):
         """rp_send(): pass the object over a UNIX socket (a socket or its
         fd); the peer gets it with Pool.recv()."""
-        h = self._handle()
-        p = self._pool._enter()
+        self._enter()
         try:
-            _check(lib.rp_send(_fileno(sock), p, h))
+            _check(self._pool._call(lambda p, h: lib.rp_send(_fileno(sock), p, h), self._h))
         finally:
-            self._pool._leave()
+            self._leave()
+
+    # --- pickling (see _reduce.py) ----------------------------------------
+    def __reduce__(self):
+        from ._reduce import reduce_weak
+
+        return reduce_weak(self)
+
+
+def _version():
+    try:
+        from ._build import version
+    except ImportError:
+        # The source tree: the Makefile's VERSION is the one place it is set.
+        here = os.path.dirname(os.path.abspath(__file__))
+        try:
+            with open(os.path.join(here, os.pardir, os.pardir, "Makefile")) as f:
+                for line in f:
+                    if line.startswith("VERSION :="):
+                        return line.split(":=", 1)[1].strip()
+        except OSError:
+            pass
+        return "0+unknown"
+    return version
+
+
+#: the package's version: the library's (the Makefile's VERSION)
+__version__ = _version()
+
+from . import _reduce  # noqa: E402  (registers Object with multiprocessing)
+from ._pickle import dumps, loads  # noqa: E402
+from .shared_memory import SharedMemory  # noqa: E402

@@ -3,19 +3,35 @@
 
 The library is found, in this order, at:
 
-1. ``$REFPOOL_LIB``, a path to ``librefpool.so.0`` (or any file name);
-2. ``userspace/lib/librefpool.so.0`` of the source tree this package sits
-   in (``python/refpool/`` beside ``userspace/``), so that the build tree
-   works without installing anything;
-3. whatever ``ctypes.util.find_library("refpool")`` finds (an installed
-   ``librefpool.so.0`` in the linker's search path).
+1. ``$REFPOOL_LIB``, a path to ``librefpool.so.0`` (or any file name),
+   unless the environment is not to be trusted: under ``python -E`` or
+   ``-I``, and in a process whose real and effective user or group differ
+   or that the kernel marked secure at exec (``AT_SECURE``: setuid,
+   setgid, file capabilities) -- what glibc's ``secure_getenv()``, which
+   ``rp_open()`` uses for ``$REFPOOL_DEVICE``, refuses;
+2. the library ``make install`` installed beside this package (its
+   directory is recorded in ``refpool/_build.py`` at install time), or
+   ``userspace/lib/librefpool.so.0`` of the source tree this package sits
+   in when it was not installed, so the build tree works as it is;
+3. ``librefpool.so.0`` through the dynamic linker's own search.
 """
 
 import ctypes
-import ctypes.util
 import os
+import sys
 
-__all__ = ["lib", "lib_path", "Info", "Stats", "Token", "handle_t"]
+__all__ = [
+    "lib",
+    "lib_path",
+    "Info",
+    "Stats",
+    "STATS_FIELDS",
+    "Token",
+    "handle_t",
+    "secure_getenv",
+]
+
+SONAME = "librefpool.so.0"
 
 handle_t = ctypes.c_uint32
 
@@ -27,7 +43,7 @@ class Token(ctypes.Structure):
 
 
 class Info(ctypes.Structure):
-    """struct rp_info."""
+    """struct rp_info (uapi struct refpool_info), passed with its size."""
 
     _fields_ = [
         ("id", ctypes.c_uint64),
@@ -39,7 +55,10 @@ class Info(ctypes.Structure):
 
 
 class Stats(ctypes.Structure):
-    """struct rp_stats."""
+    """struct rp_stats: uapi/linux/refpool.h's struct refpool_stats, every
+    field a uint64_t, in its order (scripts/check-stats-layout compares
+    them). rp_stats_sz() fills as much as the size passed says; fields are
+    only ever added at the end."""
 
     _fields_ = [
         (name, ctypes.c_uint64)
@@ -59,27 +78,72 @@ class Stats(ctypes.Structure):
             "user_bytes",
             "intern_bytes_saved",
             "gc_time_ns",
+            "user_objects",
+            "max_user_objects",
+            "user_pins",
+            "session_watches",
+            "session_events",
+            "dmabufs",
         )
     ]
 
 
+#: the names of Stats's fields, in order
+STATS_FIELDS = tuple(name for name, _ in Stats._fields_)
+
+
+def _libc_secure_getenv():
+    try:
+        fn = ctypes.CDLL(None).secure_getenv
+    except (AttributeError, OSError):  # not glibc
+        return None
+    fn.restype = ctypes.c_char_p
+    fn.argtypes = [ctypes.c_char_p]
+    return fn
+
+
+def secure_getenv(name):
+    """os.environ's value of name, or None where the environment must not
+    choose what the process does: python -E or -I, a process whose real
+    and effective ids differ, or one glibc's secure_getenv() refuses
+    (AT_SECURE at exec: setuid, setgid, file capabilities)."""
+    if sys.flags.ignore_environment:  # -E, and -I which implies it
+        return None
+    if os.getuid() != os.geteuid() or os.getgid() != os.getegid():
+        return None
+    value = os.environ.get(name)
+    probe = _libc_secure_getenv()
+    # os.environ's changes reach the C environment (putenv), so glibc sees
+    # the same variable; it only hides it when AT_SECURE is set.
+    if value is not None and probe is not None and probe(os.fsencode(name)) is None:
+        return None
+    return value
+
+
+def _recorded_libdir():
+    try:
+        from . import _build
+    except ImportError:
+        return None
+    return _build.libdir
+
+
 def _candidates():
-    env = os.environ.get("REFPOOL_LIB")
+    env = secure_getenv("REFPOOL_LIB")
     if env:
         # An explicit choice: no fallback that would hide a typo.
         return [env]
-    here = os.path.dirname(os.path.abspath(__file__))
-    tree = os.path.join(here, os.pardir, os.pardir, "userspace", "lib")
-    found = ctypes.util.find_library("refpool")
-    return [os.path.normpath(os.path.join(tree, "librefpool.so.0"))] + (
-        [found] if found else []
-    )
+    libdir = _recorded_libdir()
+    if libdir is None:
+        here = os.path.dirname(os.path.abspath(__file__))
+        libdir = os.path.join(here, os.pardir, os.pardir, "userspace", "lib")
+    return [os.path.normpath(os.path.join(libdir, SONAME)), SONAME]
 
 
 def _load():
     errors = []
     for path in _candidates():
-        # a bare name (from find_library) is for dlopen's own search
+        # a bare name is for dlopen's own search
         if os.sep in path and not os.path.exists(path):
             errors.append("%s: no such file" % path)
             continue
@@ -89,7 +153,7 @@ def _load():
             errors.append(str(e))
     raise ImportError(
         "refpool: cannot load librefpool (set REFPOOL_LIB, build it with "
-        "`make lib`, or install it): " + "; ".join(errors or ["not found"])
+        "`make lib`, or install it): " + "; ".join(errors)
     )
 
 
@@ -99,6 +163,7 @@ _p = ctypes.c_void_p
 _u32 = ctypes.c_uint32
 _u64 = ctypes.c_uint64
 _int = ctypes.c_int
+_size = ctypes.c_size_t
 _P = ctypes.POINTER
 
 _PROTOTYPES = {
@@ -111,7 +176,7 @@ _PROTOTYPES = {
     "rp_intern": (_int, [_p, _p, _u64, _P(handle_t)]),
     "rp_dup": (_int, [_p, handle_t, _P(handle_t)]),
     "rp_put": (_int, [_p, handle_t]),
-    "rp_info": (_int, [_p, handle_t, _P(Info)]),
+    "rp_info_sz": (_int, [_p, handle_t, _P(Info), _size]),
     "rp_read": (ctypes.c_int64, [_p, handle_t, _u64, _p, _u64]),
     "rp_write": (ctypes.c_int64, [_p, handle_t, _u64, _p, _u64]),
     "rp_seal": (_int, [_p, handle_t]),
@@ -130,10 +195,16 @@ _PROTOTYPES = {
     "rp_link": (_int, [_p, handle_t, _u32, handle_t]),
     "rp_get_link": (_int, [_p, handle_t, _u32, _P(handle_t)]),
     "rp_gc": (_int, [_p, _P(_u64)]),
-    "rp_stats": (_int, [_p, _P(Stats)]),
+    "rp_stats_sz": (_int, [_p, _P(Stats), _size]),
     "rp_strerror": (ctypes.c_char_p, [_int]),
 }
 
+_missing = [name for name in _PROTOTYPES if not hasattr(lib, name)]
+if _missing:
+    raise ImportError(
+        "refpool: %s is older than this package (no %s): install the library "
+        "of the same version" % (lib_path, ", ".join(_missing))
+    )
 for _name, (_res, _args) in _PROTOTYPES.items():
     _fn = getattr(lib, _name)
     _fn.restype = _res

@@ -83,6 +83,11 @@
  *     runs (batch(race)) may be refused (-EFAULT: then nothing ran, no
  *     result was written) or run (every result delivered); which one
  *     depends on who came first. Never a part of it.
+ *  L10 events: only watches of exclusive objects are checked for
+ *     completeness (FREED queued before the freeing call returned); a
+ *     watch whose object the model stops tracking leaves the table, and a
+ *     later event of it is accepted by its cookie alone. An OVERFLOW
+ *     excuses every watch made before it (ops-events.c).
  *
  * Handles of one session are shared by the threads of a process, so a
  * "handle not held" test must know no other thread is making a handle with
@@ -450,6 +455,9 @@ void drop_map(struct tctx *c, int i, int k);
 /* ops-token.c */
 void lookup_tok(struct tctx *c, int i, const rp_token_t *t, const char *what);
 
+/* ops-events.c */
+void events_forget(struct tctx *c, uint64_t id, bool dead);
+
 /* worker.c */
 void worker(int w, int inc);
 
@@ -462,7 +470,7 @@ int lib_probes(void);
 
 /* ------------------------------------------------------------------------ */
 /* The operations, by concern: ops-object.c, ops-map.c, ops-fd.c,             */
-/* ops-token.c, ops-link.c, ops-raw.c, ops-batch.c                            */
+/* ops-token.c, ops-link.c, ops-raw.c, ops-batch.c, ops-events.c              */
 
 void op_create(struct tctx *c);
 void op_create_bad(struct tctx *c);
@@ -514,6 +522,11 @@ void op_batch_race(struct tctx *c);
 void op_pin_other(struct tctx *c);
 void op_unpin_other(struct tctx *c);
 void op_stale_race(struct tctx *c);
+void op_watch(struct tctx *c);
+void op_watch_token(struct tctx *c);
+void op_watch_gc(struct tctx *c);
+void op_watch_bad(struct tctx *c);
+void op_read_events(struct tctx *c);
 void op_dmabuf(struct tctx *c);
 
 #endif /* REFPOOL_FUZZ_H */

@@ -319,6 +319,8 @@ void obj_drop(struct tctx *c, int i, bool dead)
 	struct mobj *o = &c->o[i];
 	int j, k;
 
+	events_forget(c, o->id, dead && !o->shared);
+
 	if (dead && !o->shared) {
 		for (k = 0; k < o->ntok; k++)
 			dead_token(c, &o->tok[k]);

@@ -68,6 +68,12 @@ struct op fuzz_ops[] = {
 	{ "batch",		15, op_batch },
 	{ "batch(bad)",		 4, op_batch_bad },
 	{ "batch(race)",	 3, op_batch_race },
+	/* lifecycle events: ops-events.c */
+	{ "watch",		10, op_watch },
+	{ "watch(token)",	 5, op_watch_token },
+	{ "watch(gc)",		 1, op_watch_gc },
+	{ "watch(bad)",		 4, op_watch_bad },
+	{ "read_events",	 8, op_read_events },
 	/* dma-bufs, as fds and mappings: ops-dmabuf.c */
 	{ "dmabuf",		 8, op_dmabuf },
 };

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -194,6 +195,8 @@ struct ctl {
 	struct rp_pool *pool;
 	bool json;
 	bool read_only;
+	uint32_t wait_for;	/* wait: RP_EV_SEALED and/or RP_EV_FREED */
+	int timeout_ms;		/* wait: -1 forever */
 	int argc;
 	char **argv;
 };
@@ -672,6 +675,61 @@ static int cmd_watch(struct ctl *c)
 	return 0;
 }
 
+/* wait's answers that are not errors of a call: exit 1, with their message. */
+#define WAIT_TIMED_OUT	(-ETIMEDOUT)	/* the time ran out */
+#define WAIT_NEVER	(-ECANCELED)	/* freed, so never to be sealed */
+
+static int print_event(const struct ctl *c, const char *what, uint64_t id)
+{
+	struct json j = { 0 };
+
+	if (!c->json) {
+		printf("%s\n", what);
+		return 0;
+	}
+	json_open(&j, NULL, '{');
+	json_str(&j, "event", what);
+	json_u64(&j, "id", id);
+	json_close(&j, '}');
+	return 0;
+}
+
+/*
+ * Wait until the object of TOKEN is sealed or freed, as asked. The watch
+ * is of both events whatever was asked: an object freed unsealed will
+ * never be sealed, which is an answer too (exit 1). A token that names no
+ * live object counts as freed: tokens are weak, so the kernel cannot tell
+ * a freed object's token from one never published.
+ */
+static int cmd_wait(struct ctl *c)
+{
+	struct rp_event ev;
+	rp_token_t tok;
+	int ret;
+
+	ret = lookup_arg(c, &tok, NULL);
+	if (ret < 0)
+		return ret;
+	ret = rp_watch_token(c->pool, &tok, RP_EV_SEALED | RP_EV_FREED, 0);
+	if (ret == -ENOENT && (c->wait_for & RP_EV_FREED))
+		return print_event(c, "freed", 0);
+	if (ret < 0)
+		return ret;
+	for (;;) {
+		/* Two events at most are queued: SEALED, FREED. */
+		ret = rp_read_events(c->pool, &ev, 1, c->timeout_ms);
+		if (ret < 0)
+			return ret;
+		if (ret == 0)
+			return WAIT_TIMED_OUT;
+		if (ev.events & c->wait_for)
+			return print_event(c, ev.events == RP_EV_SEALED ?
+					   "sealed" : "freed", ev.id);
+		if (ev.events == RP_EV_FREED)
+			return WAIT_NEVER;
+	}
+}
+
 static int cmd_put(struct ctl *c)
 {
 	rp_token_t tok;
@@ -790,6 +848,8 @@ static const struct command {
 	{ "info", cmd_info, 1, 1, "info TOKEN         id, size, refs, slots, flags" },
 	{ "put", cmd_put, 1, 1, "put TOKEN          drop the pin; the object goes with its last reference" },
 	{ "pins", cmd_pins, 0, 0, "pins               the calling user's pins: token, id, size" },
+	{ "wait", cmd_wait, 1, 1, "wait TOKEN --sealed|--freed [--timeout S]\n"
+	  "                     until the object is sealed or freed; 1 on timeout" },
 	{ "dmabuf", cmd_dmabuf, 2, 1 << 20,
 	  "dmabuf TOKEN -- CMD [ARGS]  run CMD with the object as a dma-buf on fd 3\n"
 	  "                   (LISTEN_FDS=1, as systemd passes fds; --read-only: not O_RDWR)" },
@@ -799,7 +859,7 @@ static void usage(FILE *out)
 {
 	size_t i;
 
-	fprintf(out, "usage: refpoolctl [--json] [--read-only] COMMAND [ARGS]\n"
+	fprintf(out, "usage: refpoolctl [--json] COMMAND [ARGS] [OPTIONS]\n"
 		"Options may come before or after the command; -- ends them.\n"
 		"commands:\n");
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
@@ -807,6 +867,20 @@ static void usage(FILE *out)
 	fprintf(out, "The device is $REFPOOL_DEVICE, else /dev/refpool.\n"
 		"Exit status: 0 success, 1 the call failed, 2 usage;\n"
 		"dmabuf: CMD's, or 126 (CMD could not run) or 127 (not found).\n");
+}
+
+/* wait's --timeout: seconds (a fraction too), in milliseconds. */
+static int parse_timeout(const char *s, int *ms)
+{
+	char *end;
+	double sec;
+
+	errno = 0;
+	sec = strtod(s, &end);
+	if (errno || end == s || *end || !(sec >= 0) || sec * 1000 > INT_MAX)
+		return -EINVAL;
+	*ms = (int)(sec * 1000 + 0.5);
+	return 0;
 }
 
 /*
@@ -830,6 +904,19 @@ static int parse_args(int argc, char **argv, struct ctl *c)
 				c->json = true;
 			} else if (!strcmp(a, "--read-only")) {
 				c->read_only = true;
+			} else if (!strcmp(a, "--sealed")) {
+				c->wait_for |= RP_EV_SEALED;
+			} else if (!strcmp(a, "--freed")) {
+				c->wait_for |= RP_EV_FREED;
+			} else if (!strcmp(a, "--timeout") ||
+				   !strncmp(a, "--timeout=", 10)) {
+				const char *v = a[9] == '=' ? a + 10 :
+						i + 1 < argc ? argv[++i] : "";
+
+				if (parse_timeout(v, &c->timeout_ms) < 0) {
+					fprintf(stderr, "refpoolctl: --timeout takes seconds, not '%s'\n", v);
+					return -2;
+				}
 			} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 				usage(stdout);
 				return -1;
@@ -848,7 +935,7 @@ static int parse_args(int argc, char **argv, struct ctl *c)
 int main(int argc, char **argv)
 {
 	const struct command *cmd = NULL;
-	struct ctl c = { .json = false };
+	struct ctl c = { .json = false, .timeout_ms = -1 };
 	size_t k;
 	int n, ret;
 
@@ -866,7 +953,9 @@ int main(int argc, char **argv)
 	}
 	c.argc = n - 1;
 	c.argv = argv + 1;
-	if (c.argc < cmd->min_args || c.argc > cmd->max_args) {
+	if (c.argc < cmd->min_args || c.argc > cmd->max_args ||
+	    (cmd->fn == cmd_wait) != (c.wait_for != 0) ||
+	    (cmd->fn != cmd_wait && c.timeout_ms != -1)) {
 		fprintf(stderr, "usage: refpoolctl %s\n", cmd->usage);
 		return 2;
 	}
@@ -881,6 +970,11 @@ int main(int argc, char **argv)
 	if (c.pool)
 		rp_close(c.pool);
 	fflush(stdout);
+	if (cmd->fn == cmd_wait && (ret == WAIT_TIMED_OUT || ret == WAIT_NEVER)) {
+		fprintf(stderr, "refpoolctl: wait: %s\n", ret == WAIT_NEVER ?
+			"the object was freed unsealed" : "timed out");
+		return 1;
+	}
 	if (ret < 0) {
 		fprintf(stderr, "refpoolctl: %s: %s\n", cmd->name,
 			ret == -EINVAL && c.argc ? "bad argument (a token is 32 hex digits)" :

@@ -6,8 +6,9 @@
  * session), shares one with an unrelated process through a token and a
  * mapping, lets a child that opened its own session be killed with SIGKILL
  * while holding a thousand objects, interns the seed's `4` from two
- * processes, collects a cycle, and shows the pool's counters return to
- * where they started.
+ * processes, collects a cycle, lets a consumer wait for a producer's seal
+ * and hear of its SIGKILL through a weak watch, and shows the pool's
+ * counters return to where they started.
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -71,6 +72,85 @@ static int consume(const char *token)
 	return 0;
 }
 
+/* One event, within 30 s: the demo must not hang if something is wrong. */
+static void next_event(struct rp_pool *p, struct rp_event *ev)
+{
+	int n = rp_read_events(p, ev, 1, 30000);
+
+	CHECK(n);
+	if (n == 0) {
+		fprintf(stderr, "demo: no event within 30 s\n");
+		exit(1);
+	}
+}
+
+/*
+ * The consumer of step 8, an unrelated process: it watches the producer's
+ * object by token - weakly, holding nothing - and tells the parent (@tell)
+ * what it heard.
+ */
+static int await_producer(const char *token, int tell)
+{
+	struct rp_event ev;
+	struct rp_pool *p;
+	rp_token_t tok;
+	rp_handle_t h;
+	char buf[64] = "";
+
+	CHECK(rp_open(&p));
+	CHECK(rp_token_from_str(token, &tok));
+	CHECK(rp_watch_token(p, &tok, RP_EV_SEALED | RP_EV_FREED, 1));
+	printf("  consumer (pid %d) watches the token, holding nothing\n",
+	       getpid());
+	fflush(stdout);
+	if (write(tell, "w", 1) != 1)
+		return 1;
+	next_event(p, &ev);
+	if (ev.events != RP_EV_SEALED)
+		return 1;
+	/* Sealed: the bytes are final, reading them cannot race a write. */
+	CHECK(rp_lookup(p, &tok, &h));
+	CHECK(rp_read(p, h, 0, buf, sizeof(buf) - 1));
+	CHECK(rp_put(p, h));
+	printf("  consumer: object %" PRIu64 " is sealed; it reads \"%s\"\n",
+	       ev.id, buf);
+	fflush(stdout);
+	if (write(tell, "s", 1) != 1)
+		return 1;
+	next_event(p, &ev);
+	if (ev.events != RP_EV_FREED)
+		return 1;
+	printf("  consumer: object %" PRIu64 " was freed: its producer is gone\n",
+	       ev.id);
+	fflush(stdout);
+	rp_close(p);
+	return 0;
+}
+
+/* The producer of step 8: its own session; seals when told, then waits. */
+static void produce(int give, int told)
+{
+	struct rp_pool *mine;
+	rp_token_t tok;
+	rp_handle_t o;
+	char token[33], c;
+
+	CHECK(rp_open(&mine));
+	CHECK(rp_create(mine, 64, 0, 0, &o));
+	CHECK(rp_write(mine, o, 0, "the answer is 42", 17));
+	CHECK(rp_publish(mine, o, &tok));
+	CHECK(rp_token_to_str(&tok, token));
+	if (write(give, token, sizeof(token)) != sizeof(token) ||
+	    read(told, &c, 1) != 1)
+		_exit(1);
+	/* Said first: the parent may kill it as soon as the seal is seen. */
+	printf("  producer (pid %d) seals its result\n", getpid());
+	fflush(stdout);
+	CHECK(rp_seal(mine, o));
+	pause();
+	_exit(0);
+}
+
 /* Intern "4" in a new session, print the object's id. */
 static int intern_four(const char *who)
 {
@@ -97,12 +177,14 @@ int main(int argc, char **argv)
 	rp_handle_t h, h2, a, b, four;
 	rp_token_t tok;
 	char buf[64], token[33];
-	int pipefd[2], status;
+	int pipefd[2], tell[2], go[2], status;
 	uint64_t collected;
-	pid_t pid;
+	pid_t pid, producer;
 
 	if (argc == 3 && !strcmp(argv[1], "consume"))
 		return consume(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "await"))
+		return await_producer(argv[2], atoi(argv[3]));
 
 	CHECK(rp_open(&p));
 	CHECK(rp_stats(p, &start));
@@ -207,7 +289,35 @@ int main(int argc, char **argv)
 	printf("  rp_gc() collected %" PRIu64 " objects\n", collected);
 	show_stats(p, "after gc");
 
-	printf("8. the parent lets go\n");
+	printf("8. a consumer waits for a producer's seal, then hears of its SIGKILL\n");
+	fflush(stdout);
+	if (pipe(pipefd) || pipe(tell) || pipe(go))
+		return 1;
+	producer = fork();
+	if (producer == 0)
+		produce(pipefd[1], go[0]);
+	if (read(pipefd[0], token, sizeof(token)) != sizeof(token))
+		return 1;
+	pid = fork();
+	if (pid == 0) {
+		char fd[16];
+
+		snprintf(fd, sizeof(fd), "%d", tell[1]);
+		execl("/proc/self/exe", argv[0], "await", token, fd, (char *)NULL);
+		_exit(127);
+	}
+	if (read(tell[0], buf, 1) != 1 || write(go[1], "s", 1) != 1 ||
+	    read(tell[0], buf, 1) != 1)
+		return 1;
+	printf("  the producer is killed (SIGKILL)\n");
+	fflush(stdout);
+	kill(producer, SIGKILL);
+	waitpid(producer, &status, 0);
+	waitpid(pid, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return 1;
+
+	printf("9. the parent lets go\n");
 	CHECK(rp_put(p, h));
 	CHECK(rp_put(p, h2));
 	CHECK(rp_stats(p, &end));
