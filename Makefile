@@ -156,7 +156,7 @@ BENCH_ARGS ?=
 bench-prog: $(BENCH) ## bench/refpool-bench only
 
 $(BENCH): bench/refpool-bench.c $(LIB_A) userspace/include/refpool.h uapi/linux/refpool.h \
-		tests/common.h
+		tests/common.h tests/vgem.h
 	$(CC) $(USER_CFLAGS) -o $@ bench/refpool-bench.c $(LIB_A) -pthread
 
 bench: setup ## run the benchmark in the VM: bench/results.json, .png, the table (BENCH_ARGS=--quick)
@@ -247,7 +247,8 @@ tests: $(RELIABILITY_PROGS) ## tests/refpool-fuzz, -faultinject, -leftovers, -me
 # The fuzzer is a directory of files (tests/fuzz/fuzz.h says what each holds);
 # the others are one file each. Every one shares tests/common.h.
 FUZZ_SRCS := $(wildcard tests/fuzz/*.c)
-TEST_DEPS := $(LIB_A) userspace/include/refpool.h uapi/linux/refpool.h tests/common.h
+TEST_DEPS := $(LIB_A) userspace/include/refpool.h uapi/linux/refpool.h tests/common.h \
+	     tests/vgem.h
 
 tests/refpool-fuzz: $(FUZZ_SRCS) tests/fuzz/fuzz.h $(TEST_DEPS)
 	$(CC) $(USER_CFLAGS) -pthread -o $@ $(FUZZ_SRCS) $(LIB_A)

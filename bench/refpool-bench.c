@@ -61,66 +61,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/dma-buf.h>
 #include <linux/membarrier.h>
+#include <linux/udmabuf.h>
 #include <linux/refpool.h>
 #include <refpool.h>
 
 #include "../tests/common.h"
-
-/*
- * The few DRM definitions used, as in the kernel's include/uapi/drm/drm.h
- * and drm_mode.h (the host has no libdrm headers; the ioctl numbers encode
- * the struct sizes, which the asserts pin down).
- */
-struct bench_drm_version {
-	int version_major;
-	int version_minor;
-	int version_patchlevel;
-	size_t name_len;
-	char *name;
-	size_t date_len;
-	char *date;
-	size_t desc_len;
-	char *desc;
-};
-
-struct bench_drm_gem_close {
-	uint32_t handle;
-	uint32_t pad;
-};
-
-struct bench_drm_prime_handle {
-	uint32_t handle;
-	uint32_t flags;		/* O_CLOEXEC | O_RDWR, for handle to fd */
-	int32_t fd;
-};
-
-struct bench_drm_mode_create_dumb {
-	uint32_t height;
-	uint32_t width;
-	uint32_t bpp;
-	uint32_t flags;
-	uint32_t handle;
-	uint32_t pitch;
-	uint64_t size;
-};
-
-struct bench_drm_mode_destroy_dumb {
-	uint32_t handle;
-};
-
-_Static_assert(sizeof(struct bench_drm_version) == 64, "drm_version");
-_Static_assert(sizeof(struct bench_drm_gem_close) == 8, "drm_gem_close");
-_Static_assert(sizeof(struct bench_drm_prime_handle) == 12, "drm_prime_handle");
-_Static_assert(sizeof(struct bench_drm_mode_create_dumb) == 32, "drm_mode_create_dumb");
-
-#define DRM_IOCTL_BASE			'd'
-#define DRM_IOCTL_VERSION		_IOWR(DRM_IOCTL_BASE, 0x00, struct bench_drm_version)
-#define DRM_IOCTL_GEM_CLOSE		_IOW(DRM_IOCTL_BASE, 0x09, struct bench_drm_gem_close)
-#define DRM_IOCTL_PRIME_HANDLE_TO_FD	_IOWR(DRM_IOCTL_BASE, 0x2d, struct bench_drm_prime_handle)
-#define DRM_IOCTL_PRIME_FD_TO_HANDLE	_IOWR(DRM_IOCTL_BASE, 0x2e, struct bench_drm_prime_handle)
-#define DRM_IOCTL_MODE_CREATE_DUMB	_IOWR(DRM_IOCTL_BASE, 0xB2, struct bench_drm_mode_create_dumb)
-#define DRM_IOCTL_MODE_DESTROY_DUMB	_IOWR(DRM_IOCTL_BASE, 0xB4, struct bench_drm_mode_destroy_dumb)
+#include "../tests/vgem.h"
 
 /* The floor: a command number refpool does not have (nr past its table). */
 #define RP_NULL_IOCTL	_IO(REFPOOL_IOC_MAGIC, 0xff)
@@ -440,6 +388,10 @@ static unsigned char ival[4096];	/* fresh intern values */
 static uint64_t ival_tag;	/* makes "new" intern values unique to this run */
 static uint64_t ival_counter;
 
+static rp_handle_t h_map;	/* 1 MiB, for the mapping loops */
+static int dmabuf_fd = -1;	/* h_map's dma-buf */
+static int udmabuf_fd = -1;	/* 1 MiB udmabuf of a memfd, if the kernel has it */
+static char udmabuf_why[200] = "udmabuf not probed";
 static int drm_fd = -1, drm_fd2 = -1;	/* vgem, opened twice */
 static uint32_t gem_exp;		/* 4 KiB dumb buffer for PRIME */
 static char drm_path[32];
@@ -539,29 +491,19 @@ static void loop_shm(uint64_t n)
 	}
 }
 
-/* A dumb buffer of at least @size bytes: 8 bpp, up to 4096 pixels a row. */
 static int vgem_create(uint64_t size, uint32_t *handle)
 {
-	struct bench_drm_mode_create_dumb c = { .bpp = 8 };
-
-	c.width = size < 4096 ? (uint32_t)size : 4096;
-	c.height = (uint32_t)((size + c.width - 1) / c.width);
-	if (ioctl(drm_fd, DRM_IOCTL_MODE_CREATE_DUMB, &c) == -1)
-		return -errno;
-	*handle = c.handle;
-	return 0;
+	return vgem_dumb_create(drm_fd, size, handle);
 }
 
 static int vgem_destroy(uint32_t handle)
 {
-	struct bench_drm_mode_destroy_dumb d = { .handle = handle };
-
-	return ioctl(drm_fd, DRM_IOCTL_MODE_DESTROY_DUMB, &d) == -1 ? -errno : 0;
+	return vgem_dumb_destroy(drm_fd, handle);
 }
 
 static void loop_vgem_dumb(uint64_t n)
 {
-	uint32_t h;
+	uint32_t h = 0;
 
 	while (n--) {
 		ok(vgem_create(cur_size, &h), "DRM_IOCTL_MODE_CREATE_DUMB");
@@ -584,21 +526,81 @@ static void loop_export_import(uint64_t n)
 
 static void loop_prime(uint64_t n)
 {
-	struct bench_drm_prime_handle ex, im;
-	struct bench_drm_gem_close gc;
+	uint32_t h = 0;
+	int fd;
 
 	while (n--) {
-		ex = (struct bench_drm_prime_handle){ .handle = gem_exp,
-			.flags = O_CLOEXEC | O_RDWR, .fd = -1 };
-		sys_ok(ioctl(drm_fd, DRM_IOCTL_PRIME_HANDLE_TO_FD, &ex),
-		       "DRM_IOCTL_PRIME_HANDLE_TO_FD");
-		im = (struct bench_drm_prime_handle){ .fd = ex.fd };
-		sys_ok(ioctl(drm_fd2, DRM_IOCTL_PRIME_FD_TO_HANDLE, &im),
-		       "DRM_IOCTL_PRIME_FD_TO_HANDLE");
-		close(ex.fd);
-		gc = (struct bench_drm_gem_close){ .handle = im.handle };
-		sys_ok(ioctl(drm_fd2, DRM_IOCTL_GEM_CLOSE, &gc), "DRM_IOCTL_GEM_CLOSE");
+		fd = ok(vgem_prime_export(drm_fd, gem_exp, O_CLOEXEC | O_RDWR),
+			"DRM_IOCTL_PRIME_HANDLE_TO_FD");
+		ok(vgem_prime_import(drm_fd2, fd, &h), "DRM_IOCTL_PRIME_FD_TO_HANDLE");
+		close(fd);
+		ok(vgem_gem_close(drm_fd2, h), "DRM_IOCTL_GEM_CLOSE");
 	}
+}
+
+/* A refpool dma-buf that vgem imports: attach, sg table, DMA mapping. */
+static void loop_dmabuf_prime(uint64_t n)
+{
+	uint32_t h = 0;
+	int fd;
+
+	while (n--) {
+		ok(rp_export_dmabuf(pool, h_exp, O_CLOEXEC | O_RDWR, &fd), "rp_export_dmabuf");
+		ok(vgem_prime_import(drm_fd2, fd, &h), "DRM_IOCTL_PRIME_FD_TO_HANDLE");
+		close(fd);
+		ok(vgem_gem_close(drm_fd2, h), "DRM_IOCTL_GEM_CLOSE");
+	}
+}
+
+/* The export's share of dmabuf_prime: a dma-buf made and dropped. */
+static void loop_dmabuf_export(uint64_t n)
+{
+	int fd;
+
+	while (n--) {
+		ok(rp_export_dmabuf(pool, h_exp, O_CLOEXEC | O_RDWR, &fd), "rp_export_dmabuf");
+		close(fd);
+	}
+}
+
+/* Map @len bytes of @fd shared and writable, write a byte a page, unmap. */
+static void map_touch(int fd, size_t len)
+{
+	unsigned char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	size_t off;
+
+	if (m == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	for (off = 0; off < len; off += 4096)
+		m[off] = (unsigned char)off;
+	munmap(m, len);
+}
+
+static void loop_map_touch_rp_map(uint64_t n)
+{
+	unsigned char *m;
+	size_t off;
+	void *addr;
+
+	while (n--) {
+		ok(rp_map(pool, h_map, PROT_READ | PROT_WRITE, &addr), "rp_map");
+		m = addr;
+		for (off = 0; off < MIB; off += 4096)
+			m[off] = (unsigned char)off;
+		ok(rp_unmap(addr, MIB), "rp_unmap");
+	}
+}
+
+static void loop_map_touch_dmabuf(uint64_t n)
+{
+	while (n--)
+		map_touch(dmabuf_fd, MIB);
+}
+
+static void loop_map_touch_udmabuf(uint64_t n)
+{
+	while (n--)
+		map_touch(udmabuf_fd, MIB);
 }
 
 static void loop_intern_hit(uint64_t n)
@@ -628,24 +630,11 @@ static void loop_intern_new(uint64_t n)
 
 /* ---- vgem ------------------------------------------------------------------ */
 
-static void vgem_open(void)
+static void bench_vgem_open(void)
 {
-	struct bench_drm_version v;
-	char name[32];
-	int i, fd, ret;
+	int ret;
 
-	for (i = 0; i < 16 && drm_fd < 0; i++) {
-		snprintf(drm_path, sizeof(drm_path), "/dev/dri/card%d", i);
-		fd = open(drm_path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		memset(name, 0, sizeof(name));
-		v = (struct bench_drm_version){ .name_len = sizeof(name) - 1, .name = name };
-		if (ioctl(fd, DRM_IOCTL_VERSION, &v) == 0 && !strcmp(name, "vgem"))
-			drm_fd = fd;
-		else
-			close(fd);
-	}
+	drm_fd = vgem_open(drm_path, sizeof(drm_path));
 	if (drm_fd < 0) {
 		snprintf(vgem_why, sizeof(vgem_why),
 			 "no vgem device in /dev/dri (load vgem: bench/run does it in the VM)");
@@ -673,6 +662,33 @@ fail:
 	drm_fd = drm_fd2 = -1;
 }
 
+/* A 1 MiB udmabuf of a memfd, the kernel's own dma-buf of user memory. */
+static void udmabuf_open(void)
+{
+	struct udmabuf_create c = { .flags = UDMABUF_FLAGS_CLOEXEC, .size = MIB };
+	int dev, mfd;
+
+	dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+	if (dev < 0) {
+		snprintf(udmabuf_why, sizeof(udmabuf_why),
+			 "no /dev/udmabuf (CONFIG_UDMABUF): %s", strerror(errno));
+		return;
+	}
+	mfd = sys_ok(memfd_create("bench-udmabuf", MFD_CLOEXEC | MFD_ALLOW_SEALING),
+		     "memfd_create");
+	sys_ok(ftruncate(mfd, MIB), "ftruncate");
+	/* udmabuf wants the memfd's size fixed */
+	sys_ok(fcntl(mfd, F_ADD_SEALS, F_SEAL_SHRINK), "F_ADD_SEALS");
+	c.memfd = (uint32_t)mfd;
+	udmabuf_fd = ioctl(dev, UDMABUF_CREATE, &c);
+	if (udmabuf_fd < 0)
+		snprintf(udmabuf_why, sizeof(udmabuf_why), "UDMABUF_CREATE: %s", strerror(errno));
+	else
+		udmabuf_why[0] = 0;
+	close(mfd);
+	close(dev);
+}
+
 /* ---- the timed loops ------------------------------------------------------------ */
 
 struct loop {
@@ -681,6 +697,7 @@ struct loop {
 	loop_fn fn;
 	uint64_t size;		/* cur_size while it runs */
 	bool gem;		/* needs vgem */
+	bool udmabuf;		/* needs /dev/udmabuf */
 	uint64_t n;		/* iterations a run */
 	struct series *s;
 };
@@ -713,6 +730,19 @@ static struct loop loops[] = {
 	LOOP("prime_export_import",
 	     "vgem PRIME_HANDLE_TO_FD + PRIME_FD_TO_HANDLE (2nd open) + close + GEM_CLOSE (4 KiB)",
 	     loop_prime, 0, true),
+	LOOP("dmabuf_prime",
+	     "rp_export_dmabuf + vgem PRIME_FD_TO_HANDLE + close + GEM_CLOSE (4 KiB object)",
+	     loop_dmabuf_prime, 0, true),
+	LOOP("dmabuf_export", "rp_export_dmabuf + close (4 KiB object)",
+	     loop_dmabuf_export, 0, false),
+	LOOP("map_touch_1m_rp_map", "rp_map 1 MiB writable + write a byte a page + rp_unmap",
+	     loop_map_touch_rp_map, 0, false),
+	LOOP("map_touch_1m_dmabuf",
+	     "mmap of the object's dma-buf, 1 MiB writable + write a byte a page + munmap",
+	     loop_map_touch_dmabuf, 0, false),
+	{ .name = "map_touch_1m_udmabuf",
+	  .what = "mmap of a memfd's udmabuf, 1 MiB writable + write a byte a page + munmap",
+	  .fn = loop_map_touch_udmabuf, .udmabuf = true },
 	LOOP("intern_hit_16", "rp_intern of a live 16 B value + rp_put", loop_intern_hit, 16, false),
 	LOOP("intern_hit_4k", "rp_intern of a live 4 KiB value + rp_put", loop_intern_hit, 4096, false),
 	LOOP("intern_new_16", "rp_intern of a fresh 16 B value + rp_put (it dies)",
@@ -743,6 +773,10 @@ static void run_loops(const char *no_vgem)
 		l = &loops[k];
 		if (l->gem && no_vgem) {
 			l->s = series_new(l->name, "ns/op", AGG_MIN, 0, no_vgem);
+			continue;
+		}
+		if (l->udmabuf && udmabuf_fd < 0) {
+			l->s = series_new(l->name, "ns/op", AGG_MIN, 0, udmabuf_why);
 			continue;
 		}
 		cur_size = l->size;
@@ -1658,6 +1692,7 @@ static void usage(void)
 #define G_HANDLE	"one handle"
 #define G_CREATE	"create + destroy (ratio: speedup = alternative / refpool)"
 #define G_SHARE		"sharing"
+#define G_DMABUF	"dma-buf"
 #define G_INTERN	"interning"
 #define G_GC		"collector (ns per object)"
 #define G_MEM		"kernel memory (bytes per object)"
@@ -1713,6 +1748,16 @@ static const struct row_def row_defs[] = {
 
 	{ PAIRED(G_SHARE, "export_import", "prime_export_import"),
 	  .goal = GOAL_LE, .goal_value = 1 },
+
+	{ PAIRED(G_DMABUF, "dmabuf_prime", "prime_export_import"),
+	  .goal = GOAL_LE, .goal_value = 1 },
+	{ PAIRED(G_DMABUF, "dmabuf_export", "export_import") },
+	{ PAIRED(G_DMABUF, "map_touch_1m_dmabuf", "map_touch_1m_rp_map"),
+	  .goal = GOAL_LE, .goal_value = 1.1 },
+	{ .group = G_DMABUF, .name = "map_touch_1m_dmabuf_vs_udmabuf",
+	  .a = "map_touch_1m_dmabuf", .b = "map_touch_1m_udmabuf",
+	  .vs = "map_touch_1m_udmabuf", .vs_scale = 1, .factor = 1, .paired = true,
+	  .ratio_def = "map_touch_1m_dmabuf / map_touch_1m_udmabuf" },
 
 	{ VS_2_NULL(G_INTERN, "intern_hit_16"),
 	  .goal = GOAL_LE, .goal_value = 1.5 },
@@ -1855,7 +1900,12 @@ int main(int argc, char **argv)
 	ok(rp_create(pool, 16, 0, 0, &h_small), "rp_create");
 	ok(rp_create(pool, 64 * KIB, 0, 0, &h_big), "rp_create");
 	ok(rp_create(pool, 4 * KIB, 0, 0, &h_exp), "rp_create");
-	vgem_open();
+	ok(rp_create(pool, MIB, 0, 0, &h_map), "rp_create");
+	ok(rp_export_dmabuf(pool, h_map, O_CLOEXEC | O_RDWR, &dmabuf_fd), "rp_export_dmabuf");
+	bench_vgem_open();
+	udmabuf_open();
+	if (udmabuf_fd < 0)
+		note("udmabuf row not measured: %s", udmabuf_why);
 	no_vgem = vgem_why[0] ? vgem_why : NULL;
 	if (no_vgem)
 		note("GEM rows not measured: %s", no_vgem);
@@ -1895,6 +1945,10 @@ int main(int argc, char **argv)
 	ok(rp_put(pool, h_small), "rp_put");
 	ok(rp_put(pool, h_big), "rp_put");
 	ok(rp_put(pool, h_exp), "rp_put");
+	close(dmabuf_fd);
+	if (udmabuf_fd >= 0)
+		close(udmabuf_fd);
+	ok(rp_put(pool, h_map), "rp_put");
 	rp_close(pool);
 	if (drm_fd >= 0) {
 		vgem_destroy(gem_exp);

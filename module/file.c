@@ -134,11 +134,12 @@ struct file *rp_file_export(struct rp_object *obj)
 }
 
 /**
- * rp_file_import - the object of an exported file, with a new reference
+ * rp_file_import - the object of an exported file or of a refpool dma-buf,
+ * with a new reference
  * @fd: a file descriptor of the caller
  *
- * Return: the object, or an ERR_PTR: -EBADF not an open fd, -EINVAL not
- * an exported refpool object.
+ * Return: the object, or an ERR_PTR: -EBADF not an open fd, -EINVAL
+ * neither an exported refpool object nor a dma-buf refpool made.
  */
 struct rp_object *rp_file_import(int fd)
 {
@@ -149,7 +150,7 @@ struct rp_object *rp_file_import(int fd)
 		return ERR_PTR(-EBADF);
 	if (f.file->f_op != &rp_object_fops) {
 		fdput(f);
-		return ERR_PTR(-EINVAL);
+		return rp_dmabuf_import(fd);
 	}
 	obj = f.file->private_data;
 	/* The file holds a reference: the count cannot be zero. */

@@ -57,6 +57,7 @@ union rp_ioctl_args {
 	struct refpool_map map;
 	struct refpool_watch watch;
 	struct refpool_read_events read_events;
+	struct refpool_dmabuf dmabuf;
 };
 
 typedef long (*rp_ioctl_fn)(struct rp_session *s, void *args,
@@ -125,7 +126,7 @@ static long rp_ioctl_version(struct rp_session *s, void *data,
 
 	args->major = REFPOOL_ABI_MAJOR;
 	args->minor = REFPOOL_ABI_MINOR;
-	args->features = REFPOOL_FEAT_EVENTS;
+	args->features = REFPOOL_FEAT_EVENTS | RP_FEAT_DMABUF;
 	if (RP_TEST_HOOKS)
 		args->features |= REFPOOL_FEAT_TEST_HOOKS;
 	return 0;
@@ -542,6 +543,24 @@ static long rp_ioctl_read_events(struct rp_session *s, void *data,
 	return rp_events_read(s, args->events_ptr, args->max, args->event_size);
 }
 
+static long rp_ioctl_export_dmabuf(struct rp_session *s, void *data,
+				   struct rp_ioctl_ctx *ctx)
+{
+	struct refpool_dmabuf *args = data;
+	struct file *file;
+	int fd;
+
+	if (!RP_FEAT_DMABUF)
+		return -ENOTTY;
+	if (args->flags || args->pad ||
+	    (args->fd_flags & ~REFPOOL_DMABUF_VALID_FD_FLAGS))
+		return -EINVAL;
+	file = rp_dmabuf_export(s, args->handle, args->fd_flags, &fd);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	return rp_ioctl_new_fd(file, fd, ctx, args->fd_ptr);
+}
+
 #define RP_IOCTL(_name, _fn)						\
 	[_IOC_NR(REFPOOL_IOC_##_name)] = {				\
 		.cmd = REFPOOL_IOC_##_name,				\
@@ -572,6 +591,7 @@ static const struct rp_ioctl_desc rp_ioctls[] = {
 	RP_IOCTL(PINS, rp_ioctl_pins),
 	RP_IOCTL(WATCH, rp_ioctl_watch),
 	RP_IOCTL(READ_EVENTS, rp_ioctl_read_events),
+	RP_IOCTL(EXPORT_DMABUF, rp_ioctl_export_dmabuf),
 };
 
 /*

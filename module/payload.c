@@ -333,6 +333,21 @@ struct page *rp_payload_page(struct rp_object *obj, unsigned long pgoff)
 }
 
 /**
+ * rp_payload_pages - the pages of a promoted payload
+ * @obj: the object
+ *
+ * Once made, the array and its pages stay until the object is released.
+ *
+ * Return: the array of DIV_ROUND_UP(size, PAGE_SIZE) pages, or NULL if the
+ * payload is not in pages.
+ */
+struct page **rp_payload_pages(struct rp_object *obj)
+{
+	/* Pairs with the release in rp_payload_promote(). */
+	return smp_load_acquire(&obj->pages);
+}
+
+/**
  * rp_payload_pinned - whether a page of the payload is held beyond its
  * mappings (pinned for I/O: O_DIRECT, vmsplice, io_uring, RDMA...)
  * @obj: the object, with its lock held

@@ -23,6 +23,10 @@
  *       s->ev.wait's lock         the wake-up, inside: see events.c
  *   s->ev.read_lock               (events.c) one reader of a session's
  *                                 events (mutex); then s->ev.lock
+ *   dma_buf->resv, dma_buf->lock  (dma-buf core) may be held around a
+ *                                 dma-buf op of ours (map, vmap...)
+ *     rp_dmabuf.lock              (dmabuf.c) a dma-buf's DMA mappings
+ *     obj->lock                   (taken alone in the ops, not nested)
  *   obj->lock                     seal, state, writers, writable mappings,
  *                                 tokens, slots (spinlock)
  *     rp_pins_lock                (token.c) the pins (spinlock)
@@ -41,6 +45,7 @@
 #define _REFPOOL_H
 
 #include <linux/atomic.h>
+#include <linux/err.h>
 #include <linux/kref.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
@@ -260,6 +265,7 @@ int rp_payload_read(struct rp_object *obj, u64 off, void __user *buf, u64 len);
 void rp_payload_write(struct rp_object *obj, u64 off, const void *src, u64 len);
 int rp_payload_promote(struct rp_object *obj);
 struct page *rp_payload_page(struct rp_object *obj, unsigned long pgoff);
+struct page **rp_payload_pages(struct rp_object *obj);
 u64 rp_payload_cost(u64 size);
 u64 rp_payload_pages_cost(u64 size);
 bool rp_payload_pinned(struct rp_object *obj);
@@ -382,6 +388,26 @@ struct file *rp_file_export(struct rp_object *obj);
 struct rp_object *rp_file_import(int fd);
 long rp_file_map(struct rp_session *s, u32 handle, bool writable,
 		 void __user *uaddr);
+
+/* dmabuf.c: objects as dma-bufs, where the kernel has dma-bufs. */
+#if IS_ENABLED(CONFIG_DMA_SHARED_BUFFER)
+#define RP_FEAT_DMABUF	REFPOOL_FEAT_DMABUF
+struct file *rp_dmabuf_export(struct rp_session *s, u32 handle, u32 fd_flags,
+			      int *fdp);
+struct rp_object *rp_dmabuf_import(int fd);
+#else
+#define RP_FEAT_DMABUF	0
+static inline struct file *rp_dmabuf_export(struct rp_session *s, u32 handle,
+					    u32 fd_flags, int *fdp)
+{
+	return ERR_PTR(-ENOTTY);
+}
+
+static inline struct rp_object *rp_dmabuf_import(int fd)
+{
+	return ERR_PTR(-EINVAL);
+}
+#endif
 
 /* token.c: 128-bit names, weak unless pinned. */
 #define RP_TOKEN_SIZE	16

@@ -26,7 +26,7 @@ check() {
 }
 
 echo "TAP version 13"
-echo "1..30"
+echo "1..34"
 
 tok=$(echo "shared from a shell" | "$ctl" publish)
 check publish_prints_a_token sh -c "echo '$tok' | grep -Eq '^[0-9a-f]{32}$'"
@@ -56,6 +56,40 @@ check pins_lists_the_pin sh -c "'$ctl' pins | grep -q '^$t3 .* 24\$'"
 check pins_json sh -c "'$ctl' pins --json | python3 -c 'import json, sys; \
 assert [p for p in json.load(sys.stdin) if p[\"token\"] == \"$t3\" and p[\"size\"] == 24]'"
 "$ctl" put "$t3" >/dev/null 2>&1
+
+# dmabuf: the object as a dma-buf on fd 3, as systemd passes fds.
+feats=$("$ctl" version | awk '$1 == "features" { print $2 }')
+if [ $(( ${feats:-0} & 2 )) -ne 0 ]; then	# REFPOOL_FEAT_DMABUF
+	t4=$(printf 'hello dma' | "$ctl" publish)
+	# shellcheck disable=SC2016 # the inner sh expands them
+	check dmabuf_fd3_as_systemd_passes_it "$ctl" dmabuf "$t4" -- sh -c \
+		'[ "$LISTEN_FDS" = 1 ] && [ "$LISTEN_PID" = $$ ] &&
+		 [ "$LISTEN_FDNAMES" = refpool-dmabuf ] &&
+		 grep -q "^exp_name:.refpool" /proc/self/fdinfo/3'
+	check dmabuf_read_only_maps_the_bytes "$ctl" dmabuf --read-only "$t4" -- python3 -c \
+		'import fcntl, mmap, os
+assert fcntl.fcntl(3, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDONLY
+m = mmap.mmap(3, 4096, mmap.MAP_SHARED, mmap.PROT_READ)
+assert m[:10] == b"hello dma\0", m[:10]'
+	# the pin goes while CMD runs: fd 3 keeps the object until CMD exits
+	objects_are() {
+		"$ctl" stats | awk -v n="$1" '$1 == "objects" { ok = $2 == n } END { exit !ok }'
+	}
+	dmabuf_keeps() {
+		"$ctl" dmabuf "$t4" -- sh -c "'$ctl' put $t4 && '$ctl' stats |
+			awk '\$1 == \"objects\" { ok = \$2 == 1 } END { exit !ok }'" &&
+			objects_are 0
+	}
+	check dmabuf_keeps_the_object dmabuf_keeps
+	check dmabuf_command_not_found_exit_127 sh -c \
+		"'$ctl' create 8 | { read -r t; '$ctl' dmabuf \$t -- /nonexistent; r=\$?; '$ctl' put \$t; [ \$r -eq 127 ]; }"
+else
+	for t in dmabuf_fd3_as_systemd_passes_it dmabuf_read_only_maps_the_bytes \
+		dmabuf_keeps_the_object dmabuf_command_not_found_exit_127; do
+		n=$((n + 1))
+		echo "ok $n tools.$t # SKIP the module has no dma-buf support"
+	done
+fi
 
 # A process whose name holds a quote, a backslash, a space, a control byte
 # and a byte that is not UTF-8 holds a handle: ls --json stays valid JSON,

@@ -55,6 +55,7 @@
 #include <refpool.h>
 
 #include "common.h"
+#include "vgem.h"
 
 #define MAXH		64
 
@@ -189,6 +190,7 @@ struct ctx {
 	int nmade2;
 	int fd, fd2;		/* exported fds, sockets */
 	int sv[2];
+	int drm;		/* a vgem DRM file, or 0 */
 	void *map;
 	size_t maplen;
 	rp_token_t tok;
@@ -824,6 +826,94 @@ static long call_export_dmabuf(struct ctx *c)
 	return rp_export_dmabuf(c->p, c->made2[0], O_CLOEXEC | O_RDWR, &c->fd);
 }
 
+static int setup_small(struct ctx *c);
+
+/* a dma-buf that succeeded under a fault is the object, and goes with its fd */
+static void undo_dmabuf(struct ctx *c, long ret, const char *name)
+{
+	struct rp_info a, b;
+	rp_handle_t h;
+
+	(void)ret;
+	if (rp_import(c->p, c->fd, &h)) {
+		fail("%s: succeeded under a fault, but its dma-buf does not import", name);
+	} else {
+		rp_info(c->p, h, &a);
+		rp_info(c->p, c->made2[0], &b);
+		if (a.id != b.id)
+			fail("%s: the dma-buf imports as id %" PRIu64 ", not %" PRIu64, name, a.id, b.id);
+		rp_put(c->p, h);
+	}
+	close(c->fd);
+}
+
+/* a small object: the export moves it into pages, the exporter's */
+static int setup_dmabuf_small(struct ctx *c)
+{
+	if (setup_small(c))
+		return -1;
+	return need_feature(c, REFPOOL_FEAT_DMABUF);
+}
+
+/* an object with a dma-buf on fd2 */
+static int setup_dmabuf_exported(struct ctx *c)
+{
+	int ret = setup_dmabuf(c);
+
+	if (ret)
+		return ret;
+	c->maplen = 5000;	/* setup_one's object */
+	return rp_export_dmabuf(c->p, c->made2[0], O_CLOEXEC | O_RDWR, &c->fd2);
+}
+
+static long call_import_dmabuf(struct ctx *c)
+{
+	return rp_import(c->p, c->fd2, &c->made);
+}
+
+static long call_mmap_dmabuf(struct ctx *c)
+{
+	void *m = mmap(NULL, c->maplen, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd2, 0);
+
+	if (m == MAP_FAILED)
+		return -errno;
+	c->map = m;
+	return 0;
+}
+
+/* ... and vgem, to import it: 1 (not run) without vgem */
+static int setup_dmabuf_vgem(struct ctx *c)
+{
+	char path[32];
+	int ret = setup_dmabuf_exported(c);
+
+	if (ret)
+		return ret;
+	c->drm = vgem_open(path, sizeof(path));
+	if (c->drm < 0 && vgem_load() == 0)
+		c->drm = vgem_open(path, sizeof(path));
+	if (c->drm < 0) {
+		c->drm = 0;
+		return 1;
+	}
+	return 0;
+}
+
+/* PRIME: the device attaches and maps the dma-buf (DMA_BIDIRECTIONAL) */
+static long call_prime_import(struct ctx *c)
+{
+	return vgem_prime_import(c->drm, c->fd2, &c->made);
+}
+
+static void undo_prime_import(struct ctx *c, long ret, const char *name)
+{
+	(void)ret;
+	if (vgem_gem_close(c->drm, c->made))
+		fail("%s: succeeded under a fault, but GEM_CLOSE of its handle failed", name);
+	if (rp_seal(c->p, c->made2[0]))
+		fail("%s: after GEM_CLOSE, rp_seal() is refused: the device mapping is still counted", name);
+}
+
 static unsigned intern_seq;
 
 static long intern_len(struct ctx *c, uint64_t len)
@@ -1354,7 +1444,11 @@ static const struct scenario scenarios[] = {
 	{ "PUT (watched: FREED queued)", setup_watched_freed, call_put_watched, undo_put_watched, NULL, { ENOMEM }, NULL, false },
 	{ "READ_EVENTS", setup_events_queued, call_read_events, undo_none, NULL, { ENOMEM }, NULL, false },
 	{ "GC (a subscriber: its event is made)", setup_garbage_subscribed, call_gc_subscribed, undo_gc_subscribed, NULL, { ENOMEM }, NULL, false },
-	{ "EXPORT_DMABUF", setup_dmabuf, call_export_dmabuf, undo_close_fd, NULL, { ENOMEM, ENFILE }, NULL, false },
+	{ "EXPORT_DMABUF", setup_dmabuf, call_export_dmabuf, undo_dmabuf, NULL, { ENOMEM, ENFILE }, NULL, false },
+	{ "EXPORT_DMABUF (promotes)", setup_dmabuf_small, call_export_dmabuf, undo_dmabuf, NULL, { ENOMEM, ENFILE }, NULL, false },
+	{ "IMPORT (a dma-buf)", setup_dmabuf_exported, call_import_dmabuf, undo_put, NULL, { ENOMEM }, NULL, false },
+	{ "mmap of a dma-buf (writable)", setup_dmabuf_exported, call_mmap_dmabuf, undo_map, after_map_fail, { ENOMEM }, NULL, false },
+	{ "PRIME import of a dma-buf (attach, map)", setup_dmabuf_vgem, call_prime_import, undo_prime_import, after_map_fail, { ENOMEM }, NULL, false },
 	{ "INTERN (new, 12 bytes)", setup_intern_new, call_intern_small, undo_intern, NULL, { ENOMEM }, NULL, false },
 	{ "INTERN (new, 300 bytes)", setup_intern_new, call_intern_big, undo_intern, NULL, { ENOMEM }, NULL, false },
 	{ "INTERN (new, 6000 bytes)", setup_intern_new, call_intern_pages, undo_intern, NULL, { ENOMEM }, NULL, false },
@@ -1389,6 +1483,8 @@ static void teardown(struct ctx *c)
 		close(c->sv[0]);
 	if (c->sv[1] > 0)
 		close(c->sv[1]);
+	if (c->drm > 0)
+		close(c->drm);
 	if (c->p)
 		rp_close(c->p);	/* every handle goes with the session */
 	memset(c, 0, sizeof(*c));

@@ -527,5 +527,6 @@ void op_watch_token(struct tctx *c);
 void op_watch_gc(struct tctx *c);
 void op_watch_bad(struct tctx *c);
 void op_read_events(struct tctx *c);
+void op_dmabuf(struct tctx *c);
 
 #endif /* REFPOOL_FUZZ_H */

@@ -74,6 +74,8 @@ struct op fuzz_ops[] = {
 	{ "watch(gc)",		 1, op_watch_gc },
 	{ "watch(bad)",		 4, op_watch_bad },
 	{ "read_events",	 8, op_read_events },
+	/* dma-bufs, as fds and mappings: ops-dmabuf.c */
+	{ "dmabuf",		 8, op_dmabuf },
 };
 
 const unsigned fuzz_nops = ARRAY_SIZE(fuzz_ops);

@@ -16,9 +16,16 @@
  * through one writer that escapes every string: process names and other
  * text from the system may hold quotes, backslashes and control bytes.
  *
- * Exit status: 0 success, 1 the call failed (message on stderr), 2 usage.
+ * `dmabuf TOKEN -- CMD ARGS...` runs CMD with the object as a dma-buf on
+ * fd 3, passed as systemd passes sockets, so that a program that reads its
+ * fds with sd_listen_fds(3) (or LISTEN_FDS by hand) takes it: GPU, video
+ * and RDMA code import a dma-buf, not a token.
+ *
+ * Exit status: 0 success, 1 the call failed (message on stderr), 2 usage;
+ * dmabuf: CMD's, or 126 (CMD could not run) or 127 (not found).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -187,6 +194,7 @@ static void json_str(struct json *j, const char *key, const char *s)
 struct ctl {
 	struct rp_pool *pool;
 	bool json;
+	bool read_only;
 	uint32_t wait_for;	/* wait: RP_EV_SEALED and/or RP_EV_FREED */
 	int timeout_ms;		/* wait: -1 forever */
 	int argc;
@@ -778,6 +786,49 @@ static int cmd_pins(struct ctl *c)
 	return 0;
 }
 
+/* The first fd systemd passes (sd_listen_fds(3)'s SD_LISTEN_FDS_START). */
+#define LISTEN_FDS_START 3
+
+/*
+ * Run CMD with the object's dma-buf as fd 3 and LISTEN_FDS=1, LISTEN_PID
+ * its pid (this process's: exec keeps it) and LISTEN_FDNAMES, as
+ * sd_listen_fds(3) wants them. The session, and its handle, end before
+ * CMD runs: the dma-buf holds the object, for as long as CMD keeps fd 3
+ * (or a mapping, or a device import of it).
+ */
+static int cmd_dmabuf(struct ctl *c)
+{
+	char pid[24];
+	rp_token_t tok;
+	rp_handle_t h;
+	int fd, ret;
+
+	ret = lookup_arg(c, &tok, &h);
+	if (ret < 0)
+		return ret;
+	/* Not close-on-exec: it is for CMD. */
+	ret = rp_export_dmabuf(c->pool, h, c->read_only ? 0 : O_RDWR, &fd);
+	if (ret < 0)
+		return ret;
+	/* The session may be fd 3 itself: it goes first. */
+	rp_close(c->pool);
+	c->pool = NULL;
+	if (fd != LISTEN_FDS_START) {
+		if (dup2(fd, LISTEN_FDS_START) < 0)
+			return -errno;
+		close(fd);
+	}
+	snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	if (setenv("LISTEN_FDS", "1", 1) || setenv("LISTEN_PID", pid, 1) ||
+	    setenv("LISTEN_FDNAMES", "refpool-dmabuf", 1))
+		return -errno;
+	fflush(stdout);
+	execvp(c->argv[1], c->argv + 1);
+	ret = errno;
+	fprintf(stderr, "refpoolctl: dmabuf: %s: %s\n", c->argv[1], strerror(ret));
+	exit(ret == ENOENT ? 127 : 126);
+}
+
 static const struct command {
 	const char *name;
 	int (*fn)(struct ctl *c);
@@ -799,6 +850,9 @@ static const struct command {
 	{ "pins", cmd_pins, 0, 0, "pins               the calling user's pins: token, id, size" },
 	{ "wait", cmd_wait, 1, 1, "wait TOKEN --sealed|--freed [--timeout S]\n"
 	  "                     until the object is sealed or freed; 1 on timeout" },
+	{ "dmabuf", cmd_dmabuf, 2, 1 << 20,
+	  "dmabuf TOKEN -- CMD [ARGS]  run CMD with the object as a dma-buf on fd 3\n"
+	  "                   (LISTEN_FDS=1, as systemd passes fds; --read-only: not O_RDWR)" },
 };
 
 static void usage(FILE *out)
@@ -811,7 +865,8 @@ static void usage(FILE *out)
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(out, "  %s\n", commands[i].usage);
 	fprintf(out, "The device is $REFPOOL_DEVICE, else /dev/refpool.\n"
-		"Exit status: 0 success, 1 the call failed, 2 usage.\n");
+		"Exit status: 0 success, 1 the call failed, 2 usage;\n"
+		"dmabuf: CMD's, or 126 (CMD could not run) or 127 (not found).\n");
 }
 
 /* wait's --timeout: seconds (a fraction too), in milliseconds. */
@@ -847,6 +902,8 @@ static int parse_args(int argc, char **argv, struct ctl *c)
 		} else if (options && a[0] == '-' && a[1]) {
 			if (!strcmp(a, "--json")) {
 				c->json = true;
+			} else if (!strcmp(a, "--read-only")) {
+				c->read_only = true;
 			} else if (!strcmp(a, "--sealed")) {
 				c->wait_for |= RP_EV_SEALED;
 			} else if (!strcmp(a, "--freed")) {
@@ -910,7 +967,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ret = cmd->fn(&c);
-	rp_close(c.pool);
+	if (c.pool)
+		rp_close(c.pool);
 	fflush(stdout);
 	if (cmd->fn == cmd_wait && (ret == WAIT_TIMED_OUT || ret == WAIT_NEVER)) {
 		fprintf(stderr, "refpoolctl: wait: %s\n", ret == WAIT_NEVER ?
