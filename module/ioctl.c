@@ -449,17 +449,24 @@ static long rp_ioctl_gc(struct rp_session *s, void *data,
 			struct rp_ioctl_ctx *ctx)
 {
 	struct refpool_gc *args = data;
+	u64 __user *uptr = u64_to_user_ptr(args->collected_ptr);
 	u64 collected;
 	int ret;
 
 	if (args->flags || args->pad)
 		return -EINVAL;
+	/*
+	 * A refused call changes nothing: try the count's address before
+	 * collecting, so that a bad pointer is -EFAULT with nothing freed.
+	 * A collection cannot be undone, so a pointer unmapped meanwhile
+	 * by another thread only loses the count.
+	 */
+	if (uptr && put_user(0, uptr))
+		return -EFAULT;
 	ret = rp_gc_collect_full(&collected);
 	if (ret)
 		return ret;
-	/* The collection cannot be undone: a bad pointer only loses the count. */
-	if (args->collected_ptr &&
-	    put_user(collected, (u64 __user *)u64_to_user_ptr(args->collected_ptr)))
+	if (uptr && put_user(collected, uptr))
 		return -EFAULT;
 	return 0;
 }
