@@ -29,6 +29,7 @@ What the kernel promises, and what the dispatcher makes of it:
   parent's); ``watch`` and ``wait`` on it raise ``RuntimeError``.
 """
 
+import atexit
 import collections
 import ctypes
 import errno as _errno
@@ -52,6 +53,9 @@ _EV_OBJECT = EV_FREED | EV_SEALED
 _READ_BATCH = 256
 
 _CALLBACK_ERROR = "Exception ignored in refpool watch callback"
+
+# Dispatchers whose thread was started: stopped at exit (see _stop_at_exit).
+_threaded = weakref.WeakSet()
 
 
 class Event(collections.namedtuple("Event", "events id target")):
@@ -212,6 +216,7 @@ class Dispatcher:
         self._thread = None
         self._wake = None  # (read, write) ends of the pipe that wakes the thread
         self._thread_closes_wake = False
+        self._in_callback = False  # the thread runs a callback
         self._stopping = False
         self._readers = {}  # asyncio loop -> [waiters, fd]
         self._buf = (_lib.Event * _READ_BATCH)()
@@ -399,6 +404,7 @@ class Dispatcher:
             t = threading.Thread(target=self._run, args=(fd,), name="refpool-events", daemon=True)
             self._thread = t
             t.start()
+            _threaded.add(self)
 
     def _run(self, fd):
         wake = self._wake[0]
@@ -455,11 +461,13 @@ class Dispatcher:
                 if w._cancelled:
                     continue
                 fn = w._callback
+                self._in_callback = True
             try:
                 fn(event)
             except BaseException as e:  # the thread goes on, as after a weakref callback
                 _report(e, fn)
             finally:
+                self._in_callback = False
                 w = event = fn = None
 
     # --- asyncio --------------------------------------------------------
@@ -503,12 +511,17 @@ class Dispatcher:
             pass
 
     # --- the end --------------------------------------------------------
-    def stop(self):
+    def stop(self, at_exit=False):
         """Pool.close(), before the session can be released: every watch
         ends, every waiter raises ValueError (its reader goes, and the
         session after the last, as their coroutines leave), no callback
         starts any more, and the thread is joined (unless this is that
-        thread, which leaves when its callback returns)."""
+        thread, which leaves when its callback returns). at_exit: the
+        interpreter exits, which waits for no callback."""
+        if self._stopping:
+            # without the lock: after _stop_at_exit, a thread left behind
+            # in a callback may die holding it
+            return
         if os.getpid() != self._pid:
             # a forked child: no thread here, and the lock may have been
             # held when the parent forked; only the pipe's copies are ours
@@ -528,16 +541,28 @@ class Dispatcher:
             self._calls.clear()
             t = self._thread
             self._thread_closes_wake = t is me
+            running = self._in_callback
         for w in waiters:
             self._resolve(w, None, ValueError("refpool.Pool is closed"), None)
         if t is None:
             return
         _poke(self._wake[1])
-        if t is me:
-            return
-        if sys.is_finalizing():
-            # a daemon thread may be gone without a trace at exit: no join
+        if t is me or (at_exit and running) or sys.is_finalizing():
             return
         t.join()
         for f in self._wake:
             os.close(f)
+
+
+def _stop_at_exit():
+    """Stop every thread while the interpreter still runs them: once it
+    finalizes, a daemon thread dies wherever it next takes the GIL, maybe
+    holding a lock that a Pool's __del__ then waits for forever. A thread
+    in a callback is left to it (a daemon keeps no interpreter alive); it
+    leaves the callback for code that takes the dispatcher's lock alone,
+    which nothing takes once the dispatcher is stopped."""
+    for disp in list(_threaded):
+        disp.stop(at_exit=True)
+
+
+atexit.register(_stop_at_exit)
