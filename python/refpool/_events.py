@@ -212,7 +212,7 @@ class Dispatcher:
         self._lock = threading.RLock()
         self._watches = {}  # cookie -> Watch, while alive
         self._cookie = 0
-        self._calls = collections.deque()  # (Watch, Event) for the thread
+        self._calls = collections.deque()  # (Watch, bit, id) for the thread
         self._thread = None
         self._wake = None  # (read, write) ends of the pipe that wakes the thread
         self._thread_closes_wake = False
@@ -277,6 +277,10 @@ class Dispatcher:
 
     def drop(self, w):
         """Forget a watch: whatever comes for it is ignored."""
+        if os.getpid() != self._pid:
+            # a forked child's copy: the lock may have been held at fork
+            alive, w._alive, w._cancelled = w._alive, False, True
+            return alive
         with self._lock:
             alive = w._alive
             w._alive = False
@@ -304,7 +308,7 @@ class Dispatcher:
                 self._finish(w)
                 self._resolve(w, w._event(EV_GC, ident), None, loop)
             else:
-                self._queue(w, w._event(EV_GC, ident), loop)
+                self._queue(w, EV_GC, ident, loop)
             return
         if not bit & _EV_OBJECT or w._want == EV_GC or w._got & bit:
             return  # once each: a re-check may have fired it already
@@ -323,10 +327,12 @@ class Dispatcher:
         if bit == EV_FREED or not w._want & ~w._got:
             self._finish(w)  # nothing it waits for can come any more
         if bit & w._want:
-            self._queue(w, w._event(bit, ident), loop)
+            self._queue(w, bit, ident, loop)
 
-    def _queue(self, w, event, loop):
-        self._calls.append((w, event))
+    def _queue(self, w, bit, ident, loop):
+        # the Event is made when its call starts: an Object it names is
+        # not kept alive (with its handle) while the call waits its turn
+        self._calls.append((w, bit, ident))
         if loop is not None and self._wake is not None:
             _poke(self._wake[1])
 
@@ -457,12 +463,13 @@ class Dispatcher:
             with self._lock:
                 if self._stopping or not self._calls:
                     return
-                w, event = self._calls.popleft()
+                w, bit, ident = self._calls.popleft()
                 if w._cancelled:
                     continue
                 fn = w._callback
                 self._in_callback = True
             try:
+                event = w._event(bit, ident)
                 fn(event)
             except BaseException as e:  # the thread goes on, as after a weakref callback
                 _report(e, fn)
