@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 import unittest
@@ -189,7 +188,8 @@ class TestWatch(EventTest):
             self.pool.watch(obj, EV_SEALED, rec)
             self.pool.watch(it.publish(), EV_SEALED, rec)
             evs = rec.wait(2)
-            self.assertEqual(sorted((e.events, e.id) for e in evs), sorted([(EV_SEALED, obj.id), (EV_SEALED, it.id)]))
+            self.assertEqual(sorted((e.events, e.id) for e in evs),
+                             sorted([(EV_SEALED, obj.id), (EV_SEALED, it.id)]))
             self.assertIs(evs[0].target, obj)  # the wrapper, while it exists
 
     def test_sealed_only_watch_of_object_freed_unsealed(self):
@@ -261,7 +261,8 @@ class TestWatch(EventTest):
                 print("went on" if done.wait(60) else "stuck", flush=True)
         """)
         self.assertEqual(out.stdout, "went on\n")
-        self.assertRegex(out.stderr, r"^Exception ignored in refpool watch callback: <function bad at ")
+        self.assertRegex(out.stderr,
+                         r"^Exception ignored in refpool watch callback: <function bad at ")
         self.assertIn("Traceback (most recent call last):", out.stderr)
         self.assertTrue(out.stderr.endswith("RuntimeError: boom\n"), out.stderr)
 
@@ -269,7 +270,8 @@ class TestWatch(EventTest):
         rec = Recorder()
         obj = self.pool.create(b"x")
         token = obj.publish()
-        for target, events in ((obj, 0), (obj, EV_GC), (obj, 1 << 3), (None, EV_FREED), (token, EV_GC | EV_FREED)):
+        bad = ((obj, 0), (obj, EV_GC), (obj, 1 << 3), (None, EV_FREED), (token, EV_GC | EV_FREED))
+        for target, events in bad:
             with self.assertRaises(ValueError, msg=(target, events)):
                 self.pool.watch(target, events, rec)
         with self.assertRaises(TypeError):
@@ -417,7 +419,8 @@ class TestWait(EventTest):
             self.pool.watch(o, EV_SEALED, rec)
 
         async def main():
-            waiting = [asyncio.ensure_future(self.pool.wait(o, EV_SEALED, timeout=TIMEOUT)) for o in objs[3:]]
+            waiting = [asyncio.ensure_future(self.pool.wait(o, EV_SEALED, timeout=TIMEOUT))
+                       for o in objs[3:]]
             await asyncio.sleep(0.1)
             for o in objs:
                 o.seal()
@@ -497,7 +500,8 @@ class TestOverflow(EventTest):
         self.assertEqual(self.pool.stats()["session_events"], 5)
         gate.set()
         evs = rec.wait(10)
-        self.assertEqual(sorted((e.events, e.id) for e in evs), sorted((EV_SEALED, o.id) for o in objs))
+        self.assertEqual(sorted((e.events, e.id) for e in evs),
+                         sorted((EV_SEALED, o.id) for o in objs))
         self.assertEqual(self.rechecks, 1)
         barrier(self.pool)
         self.assertEqual(len(rec.events), 10)
@@ -527,7 +531,8 @@ class TestOverflow(EventTest):
         objs = [self.pool.create(b"%d" % i) for i in range(10)]
 
         async def main():
-            waiting = [asyncio.ensure_future(self.pool.wait(o, EV_SEALED, timeout=TIMEOUT)) for o in objs]
+            waiting = [asyncio.ensure_future(self.pool.wait(o, EV_SEALED, timeout=TIMEOUT))
+                       for o in objs]
             await asyncio.sleep(0.1)  # every wait is armed
             for o in objs:  # the loop does not run meanwhile: nothing reads
                 o.seal()
@@ -559,7 +564,8 @@ class TestUsers(EventTest):
                     p.watch(token, EV_SEALED | EV_FREED, rec)
                     os.write(ready_w, b"1")
                     evs = rec.wait(2)
-                    want = [refpool.Event(EV_SEALED, ident, token), refpool.Event(EV_FREED, ident, token)]
+                    want = [refpool.Event(EV_SEALED, ident, token),
+                            refpool.Event(EV_FREED, ident, token)]
                     status = 0 if evs == want else 2
             except BaseException:
                 import traceback

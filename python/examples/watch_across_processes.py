@@ -74,7 +74,8 @@ def main():
     cache, evicted = {}, threading.Event()
     with refpool.Pool() as pool:
         asyncio.run(consumer(pool, token, cache, evicted))
-        check(cache.get(token) == bytes(range(256)) * (SIZE // 256), "the consumer read the sealed bytes")
+        check(cache.get(token) == bytes(range(256)) * (SIZE // 256),
+              "the consumer read the sealed bytes")
 
         t0 = time.monotonic()
         prod.send_signal(signal.SIGKILL)

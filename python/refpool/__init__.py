@@ -28,6 +28,10 @@ On top of that: :class:`SharedMemory`, a drop-in for
 buffer in a sealed object of its own, so that a whole value, numpy arrays
 included, is one object that other processes map without a copy; and
 ``Object`` pickles, through multiprocessing's queues, pipes and pools.
+Lifecycle events, as :class:`weakref.finalize` and :data:`gc.callbacks`
+but across processes: :meth:`Pool.watch` calls back, on a thread of the
+pool's, when an object any process holds is freed or sealed, and
+``await`` :meth:`Pool.wait` waits for it in asyncio.
 
 Every failure of a library call raises :class:`OSError` (or its subclass
 for the errno, such as ``PermissionError`` for a sealed object) with the

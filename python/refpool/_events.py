@@ -52,6 +52,8 @@ _EV_OBJECT = EV_FREED | EV_SEALED
 # Events taken per rp_read_events() call (the kernel takes at most 4096).
 _READ_BATCH = 256
 
+_NAMES = ((EV_FREED, "FREED"), (EV_SEALED, "SEALED"), (EV_GC, "GC"))
+
 _CALLBACK_ERROR = "Exception ignored in refpool watch callback"
 
 # Dispatchers whose thread was started: stopped at exit (see _stop_at_exit).
@@ -183,7 +185,7 @@ class Watch:
         return self._disp.drop(self)
 
     def __repr__(self):
-        names = [n for bit, n in ((EV_FREED, "FREED"), (EV_SEALED, "SEALED"), (EV_GC, "GC")) if self._want & bit]
+        names = [n for bit, n in _NAMES if self._want & bit]
         return "<refpool.Watch %s%s%s>" % (
             "|".join(names),
             "" if self._id is None else " id=%d" % self._id,
@@ -322,7 +324,8 @@ class Dispatcher:
                 self._resolve(w, w._event(bit, ident), None, loop)
             elif bit == EV_FREED:
                 self._finish(w)
-                self._resolve(w, None, FileNotFoundError(_errno.ENOENT, "the object was freed unsealed"), loop)
+                gone = FileNotFoundError(_errno.ENOENT, "the object was freed unsealed")
+                self._resolve(w, None, gone, loop)
             return
         if bit == EV_FREED or not w._want & ~w._got:
             self._finish(w)  # nothing it waits for can come any more
