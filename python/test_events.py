@@ -153,13 +153,13 @@ class TestWatch(EventTest):
         w = self.pool.watch(obj, EV_FREED, rec)
         wrapper = weakref.ref(obj)
         del obj  # the wrapper goes, and with it the one handle
-        gc.collect()
-        self.assertIsNone(wrapper())
         # freed when the handle went, not when the event was read
         self.assertEqual(live(self.pool), self.base)
         (ev,) = rec.wait(1)
         self.assertEqual(ev, refpool.Event(EV_FREED, ident, None))
         self.assertFalse(w.alive)
+        gc.collect()
+        self.assertIsNone(wrapper())  # nor does the watch keep the wrapper
 
     def test_each_event_once(self):
         rec = Recorder()

@@ -70,8 +70,9 @@ class Event(collections.namedtuple("Event", "events id target")):
       collection freed); None only for a watch by token whose object was
       found freed after an overflow before any event told its id;
     - ``target``: what was watched: the token string for a watch by token;
-      for an :class:`Object`, that ``Object`` if the wrapper still exists
-      (the watch does not keep it), else None; None for :data:`EV_GC`.
+      for an :class:`Object`, that ``Object`` while the wrapper exists and
+      is open (the watch does not keep it: a freed object's is closed),
+      else None; None for :data:`EV_GC`.
     """
 
     __slots__ = ()
@@ -177,7 +178,14 @@ class Watch:
     def target(self):
         """As :attr:`Event.target`."""
         t = self._target
-        return t() if isinstance(t, weakref.ref) else t
+        if not isinstance(t, weakref.ref):
+            return t
+        # A closed wrapper is of no use; and one being collected is still
+        # reachable from its weakref while its __del__ runs (and drops the
+        # handle: the FREED may be read then), which returning it would
+        # resurrect.
+        obj = t()
+        return obj if obj is not None and not obj.closed else None
 
     def cancel(self):
         """No call of the callback starts after this returns (one that is
