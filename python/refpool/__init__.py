@@ -28,6 +28,10 @@ On top of that: :class:`SharedMemory`, a drop-in for
 buffer in a sealed object of its own, so that a whole value, numpy arrays
 included, is one object that other processes map without a copy; and
 ``Object`` pickles, through multiprocessing's queues, pipes and pools.
+Lifecycle events, as :class:`weakref.finalize` and :data:`gc.callbacks`
+but across processes: :meth:`Pool.watch` calls back, on a thread of the
+pool's, when an object any process holds is freed or sealed, and
+``await`` :meth:`Pool.wait` waits for it in asyncio.
 
 Every failure of a library call raises :class:`OSError` (or its subclass
 for the errno, such as ``PermissionError`` for a sealed object) with the
@@ -54,6 +58,8 @@ __all__ = [
     "Pool",
     "Object",
     "ObjectInfo",
+    "Event",
+    "Watch",
     "SharedMemory",
     "dumps",
     "loads",
@@ -61,6 +67,9 @@ __all__ = [
     "strerror",
     "SEALED",
     "INTERNED",
+    "EV_FREED",
+    "EV_SEALED",
+    "EV_GC",
     "STATS_FIELDS",
     "__version__",
 ]
@@ -238,6 +247,8 @@ class Pool(_Guard):
     def __init__(self, path=None):
         _Guard.__init__(self)
         self._p = None
+        self._pid = os.getpid()
+        self._events = None  # the event dispatcher, made by the first watch or wait
         p = ctypes.c_void_p()
         if path is None:
             ret = lib.rp_open(ctypes.byref(p))
@@ -277,7 +288,14 @@ class Pool(_Guard):
 
         When it was the session's last fd, every handle the session held
         is dropped, and objects nothing else references are freed.
+        Every watch of the pool ends with it: no callback starts after
+        ``close()`` returns (it waits for one that runs on the pool's
+        thread), and every ``wait()`` raises ValueError.
         """
+        events = self._events
+        if events is not None:
+            # before the session can go: the thread polls its fd
+            events.stop()
         if self._begin_close():
             self._release(True)
 
@@ -385,6 +403,89 @@ class Pool(_Guard):
         st = _lib.Stats()
         _check(self._call(lib.rp_stats_sz, ctypes.byref(st), ctypes.sizeof(st)))
         return {name: getattr(st, name) for name in STATS_FIELDS}
+
+    # --- lifecycle events (see _events.py) ------------------------------------
+    def _dispatcher(self):
+        if self._pid != os.getpid():
+            raise RuntimeError(
+                "this refpool.Pool is the parent's session in a forked child: "
+                "its events are the parent's; open a Pool of the child's own"
+            )
+        with self._lock:
+            if self._closing or not self._live():
+                raise ValueError("%s is closed" % self._what)
+            if self._events is None:
+                self._events = _events.Dispatcher(self)
+            return self._events
+
+    def watch(self, target, events, callback):
+        """Call callback(event) when target is freed or sealed, in this
+        process, as :class:`weakref.finalize` does, but for an object any
+        process may hold: rp_watch() or rp_watch_token().
+
+        target is an :class:`Object` (of any pool), or a token string
+        (:meth:`Object.publish`, from any process or user), with events
+        :data:`EV_FREED`, :data:`EV_SEALED` or both; or None with
+        :data:`EV_GC`, as :data:`gc.callbacks`: a call per finished
+        collection. The watch is weak: it never keeps the object alive.
+
+        The callback gets an :class:`Event` (``.events``: one bit,
+        ``.id``, ``.target``), once per event watched, SEALED before
+        FREED; it runs on the pool's thread (started by the first watch, a
+        daemon) with no further call from the program, soon after the
+        event is queued. An exception it raises goes to
+        :func:`sys.unraisablehook` (printed, by default, as an exception
+        in a ``__del__`` is) and the thread goes on.
+
+        Returns a :class:`Watch` (``.cancel()``, ``.alive``). The watch
+        lasts while the pool is open: closing the pool ends it, and a
+        SEALED-only watch of an object freed unsealed ends without a call.
+        A token that names no live object is FileNotFoundError (a token
+        cannot tell "freed" from "never was": the caller decides); a
+        closed Object is ValueError; OSError(EDQUOT) when the user's
+        limit is reached. An Object watched is published (its token, one
+        per object and namespace, is how the binding checks it again after
+        the event queue overflowed). In a forked child, a pool inherited
+        from the parent is RuntimeError: it is the parent's session.
+        """
+        if not callable(callback):
+            raise TypeError("callback must be callable")
+        disp = self._dispatcher()
+        w = disp.add(self, target, events, callback=callback)
+        try:
+            disp.start_thread(self)
+        except BaseException:
+            w.cancel()
+            raise
+        return w
+
+    async def wait(self, target, events, timeout=None):
+        """Wait, in asyncio, for the first of events to happen to target
+        (as :meth:`watch` takes them), and return its :class:`Event`.
+
+        No thread: the running loop reads the session's fd
+        (``loop.add_reader``) while a wait is pending. After timeout
+        seconds, asyncio.TimeoutError (TimeoutError since Python 3.11).
+        FileNotFoundError when the object is freed before any of events
+        (a wait for EV_SEALED of an object freed unsealed), or when a
+        token names no live object; ValueError if the pool closes.
+        """
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        disp = self._dispatcher()
+        w = disp.add(self, target, events, waiter=(loop, fut))
+        try:
+            disp.reader_add(loop, self)
+            try:
+                if timeout is None:
+                    return await fut
+                return await asyncio.wait_for(fut, timeout)
+            finally:
+                disp.reader_drop(loop, self)
+        finally:
+            disp.drop(w)
 
 
 # --- the pool objects travel to -------------------------------------------------
@@ -760,6 +861,8 @@ def _version():
 #: the package's version: the library's (the Makefile's VERSION)
 __version__ = _version()
 
+from . import _events  # noqa: E402
 from . import _reduce  # noqa: E402  (registers Object with multiprocessing)
+from ._events import EV_FREED, EV_GC, EV_SEALED, Event, Watch  # noqa: E402
 from ._pickle import dumps, loads  # noqa: E402
 from .shared_memory import SharedMemory  # noqa: E402

@@ -23,6 +23,7 @@ import sys
 __all__ = [
     "lib",
     "lib_path",
+    "Event",
     "Info",
     "Stats",
     "STATS_FIELDS",
@@ -85,6 +86,17 @@ class Stats(ctypes.Structure):
             "session_events",
             "dmabufs",
         )
+    ]
+
+
+class Event(ctypes.Structure):
+    """struct rp_event (uapi struct refpool_event): one lifecycle event."""
+
+    _fields_ = [
+        ("cookie", ctypes.c_uint64),
+        ("id", ctypes.c_uint64),
+        ("events", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
     ]
 
 
@@ -196,6 +208,10 @@ _PROTOTYPES = {
     "rp_get_link": (_int, [_p, handle_t, _u32, _P(handle_t)]),
     "rp_gc": (_int, [_p, _P(_u64)]),
     "rp_stats_sz": (_int, [_p, _P(Stats), _size]),
+    "rp_watch": (_int, [_p, handle_t, _u32, _u64]),
+    "rp_watch_token": (_int, [_p, _P(Token), _u32, _u64]),
+    "rp_events_fd": (_int, [_p]),
+    "rp_read_events": (_int, [_p, _P(Event), _int, _int]),
     "rp_strerror": (ctypes.c_char_p, [_int]),
 }
 
