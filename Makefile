@@ -132,11 +132,12 @@ VM_KDIR = $(shell scripts/env.sh --print VM_KDIR)
 # make check tests the test build of the module, with its delay points
 # (module/hooks.h); a plain `make module` has none.
 check: export REFPOOL_TEST_HOOKS = 1
-check: setup ## lint, build, packaging checks, then the selftests (64- and 32-bit) in the VM: "N passed, N failed"
+check: setup ## lint, build, packaging checks, the selftests (64- and 32-bit), then the Python binding's tests, in the VM
 	scripts/lint
 	$(MAKE) all KDIR=$(VM_KDIR)
 	scripts/check-packaging
 	scripts/check
+	scripts/python-test
 
 demo: setup ## build everything and show refpool at work in the VM
 	$(MAKE) all KDIR=$(VM_KDIR)
