@@ -614,7 +614,7 @@ static void *builder_fn(void *arg)
 
 TEST_F_TIMEOUT(gc, collections_racing_a_builder_free_nothing_reachable, 600)
 {
-	struct builder b = { .p = self->p, .max = rpm_scaled(BUILD_MAX, 500) };
+	struct builder b = { .p = self->p, .max = rpt_scaled(BUILD_MAX, 500) };
 	unsigned int l, k, n, runs = 0, seen = 0;
 	rp_handle_t cur, next;
 	struct rp_stats st;
@@ -679,7 +679,7 @@ TEST_F_TIMEOUT(gc, call_during_another_collection_gets_a_new_one, 300)
 
 	ASSERT_EQ(0, rp_create(self->p, 0, 1, 0, &big));
 	prev = big;
-	for (i = 1; i < rpm_scaled(20000, 1000); i++) {
+	for (i = 1; i < rpt_scaled(20000, 1000); i++) {
 		ASSERT_EQ(0, rp_create(self->p, 0, 1, 0, &next));
 		ASSERT_EQ(0, rp_link(self->p, prev, 0, next));
 		if (prev != big)
@@ -726,7 +726,7 @@ TEST_F_TIMEOUT(gc, call_during_another_collection_gets_a_new_one, 300)
 
 TEST_F_TIMEOUT(gc, chain_put_during_a_collection_frees_it_before_returning, 600)
 {
-	unsigned int try, late = 0, len = rpm_scaled(RACE_CHAIN, 2000);
+	unsigned int try, late = 0, len = rpt_scaled(RACE_CHAIN, 2000);
 	uint64_t max_left = 0, gc_ms;
 	atomic_int *ctl;	/* [0] stop, [1] collections started */
 	struct rp_stats st;
@@ -929,7 +929,7 @@ TEST_F_TIMEOUT(gc_auto, collections_during_building_keep_it_whole, 300)
 	ASSERT_EQ(0, rpm_create(self->p, SZ, 1, 0, &first));
 	prev = first;
 	/* Build until a few collections ran meanwhile: n objects so far. */
-	for (n = 1; n < rpm_scaled(BUILD_MAX, 500); n++) {
+	for (n = 1; n < rpt_scaled(BUILD_MAX, 500); n++) {
 		ASSERT_EQ(0, rpm_create(self->p, SZ, 1, n, &next));
 		ASSERT_EQ(0, rp_link(self->p, prev, 0, next));
 		if (prev != first)

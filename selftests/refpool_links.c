@@ -338,7 +338,7 @@ TEST_F(links, closing_the_session_frees_a_linked_structure)
 
 TEST_F_TIMEOUT(links, chain_of_a_million_freed_by_putting_its_head, 900)
 {
-	unsigned int i, chain = rpm_scaled(CHAIN, 1000);
+	unsigned int i, chain = rpt_scaled(CHAIN, 1000);
 	rp_handle_t head, prev, next;
 	struct rp_stats st;
 

@@ -252,20 +252,6 @@ static inline bool rpm_can_set_threshold(void)
 	return rpm_have_threshold && geteuid() == 0 && !access(path, W_OK);
 }
 
-/*
- * The sizes of the big tests, scaled by $REFPOOL_SCALE percent (default
- * 100): a slow kernel (KASAN, lockdep) runs them smaller, e.g.
- * REFPOOL_SCALE=5 scripts/vm-run --kernel debug -- ...
- */
-static inline unsigned int rpm_scaled(unsigned int n, unsigned int min)
-{
-	const char *env = getenv("REFPOOL_SCALE");
-	unsigned long pct = env && *env ? strtoul(env, NULL, 0) : 100;
-	unsigned long long v = (unsigned long long)n * (pct ? pct : 100) / 100;
-
-	return v < min ? min : v > n ? n : (unsigned int)v;
-}
-
 /* Shared anonymous memory for counters between a test and its children. */
 static inline void *rpm_shared(size_t len)
 {

@@ -806,4 +806,18 @@ static inline int rpt_pin_cpu(int cpu)
 	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
 }
 
+/*
+ * The sizes of the big tests, scaled by $REFPOOL_SCALE percent (default
+ * 100): a slow kernel (KASAN, lockdep) runs them smaller, e.g.
+ * REFPOOL_SCALE=5 scripts/vm-run --kernel debug -- ...
+ */
+static inline unsigned int rpt_scaled(unsigned int n, unsigned int min)
+{
+	const char *env = getenv("REFPOOL_SCALE");
+	unsigned long pct = env && *env ? strtoul(env, NULL, 0) : 100;
+	unsigned long long v = (unsigned long long)n * (pct ? pct : 100) / 100;
+
+	return v < min ? min : v > n ? n : (unsigned int)v;
+}
+
 #endif /* REFPOOL_TEST_H */
