@@ -111,7 +111,8 @@ def markdown(doc):
         if r.get("headroom") is not None:
             res += f" ({r['headroom']:.2f}\u00d7)"
         elif res == "n/a":
-            res = "not measured: " + (judged(r).get("why") or "no figure")
+            why = judged(r).get("why") or "no figure"
+            res = why if why.startswith("not measured") else "not measured: " + why
         goal = r["goal"].replace("<=", "\u2264").replace(">=", "\u2265")
         out.append(f"| `{what}` | {goal} | {sus} | {fig(r, False)} | {res} |")
     return "\n".join(out)
