@@ -219,40 +219,6 @@ static int rp_dmabuf_end_cpu(struct dma_buf *buf, enum dma_data_direction dir)
 	return 0;
 }
 
-static bool rp_dmabuf_vma_writable(struct vm_area_struct *vma)
-{
-	return vma->vm_flags & VM_MAYWRITE;
-}
-
-/* A VMA was copied (fork) or split: one more mapping. */
-static void rp_dmabuf_vm_open(struct vm_area_struct *vma)
-{
-	rp_object_map_more(vma->vm_private_data, rp_dmabuf_vma_writable(vma));
-}
-
-static void rp_dmabuf_vm_close(struct vm_area_struct *vma)
-{
-	rp_object_unmap(vma->vm_private_data, rp_dmabuf_vma_writable(vma));
-}
-
-static vm_fault_t rp_dmabuf_vm_fault(struct vm_fault *vmf)
-{
-	struct page *page = rp_payload_page(vmf->vma->vm_private_data,
-					    vmf->pgoff);
-
-	if (!page)
-		return VM_FAULT_SIGBUS;
-	get_page(page);
-	vmf->page = page;
-	return 0;
-}
-
-static const struct vm_operations_struct rp_dmabuf_vm_ops = {
-	.open = rp_dmabuf_vm_open,
-	.close = rp_dmabuf_vm_close,
-	.fault = rp_dmabuf_vm_fault,
-};
-
 /*
  * mmap() of the dma-buf's fd, or an importer's dma_buf_mmap(): the vma's
  * file is the dma-buf's, and the core has checked the range.
@@ -277,11 +243,11 @@ static int rp_dmabuf_mmap(struct dma_buf *buf, struct vm_area_struct *vma)
 	/* A read-only mapping stays read-only: mprotect() cannot upgrade it. */
 	if (!(vma->vm_flags & VM_WRITE))
 		vma->vm_flags &= ~VM_MAYWRITE;
-	ret = rp_object_map(d->obj, d->user, rp_dmabuf_vma_writable(vma));
+	ret = rp_object_map(d->obj, d->user, rp_vma_writable(vma));
 	if (ret)
 		return ret;
 	vma->vm_flags |= VM_DONTEXPAND;
-	vma->vm_ops = &rp_dmabuf_vm_ops;
+	vma->vm_ops = &rp_object_vm_ops;
 	vma->vm_private_data = d->obj;
 	return 0;
 }

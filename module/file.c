@@ -32,7 +32,7 @@ static int rp_file_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-static bool rp_vma_writable(struct vm_area_struct *vma)
+bool rp_vma_writable(struct vm_area_struct *vma)
 {
 	return vma->vm_flags & VM_MAYWRITE;
 }
@@ -60,7 +60,8 @@ static vm_fault_t rp_vm_fault(struct vm_fault *vmf)
 	return 0;
 }
 
-static const struct vm_operations_struct rp_vm_ops = {
+/* A mapping of an object, through its file or through its dma-buf. */
+const struct vm_operations_struct rp_object_vm_ops = {
 	.open = rp_vm_open,
 	.close = rp_vm_close,
 	.fault = rp_vm_fault,
@@ -93,7 +94,7 @@ static int rp_mmap(struct rp_object *obj, struct vm_area_struct *vma,
 		return ret;
 	vma->vm_flags |= VM_DONTEXPAND;
 	vma->vm_private_data = obj;
-	vma->vm_ops = &rp_vm_ops;
+	vma->vm_ops = &rp_object_vm_ops;
 	return 0;
 }
 

@@ -388,6 +388,9 @@ struct file *rp_file_export(struct rp_object *obj);
 struct rp_object *rp_file_import(int fd);
 long rp_file_map(struct rp_session *s, u32 handle, bool writable,
 		 void __user *uaddr);
+/* vm_private_data is the object; the vma counts as a writer if it may write. */
+extern const struct vm_operations_struct rp_object_vm_ops;
+bool rp_vma_writable(struct vm_area_struct *vma);
 
 /* dmabuf.c: objects as dma-bufs, where the kernel has dma-bufs. */
 #if IS_ENABLED(CONFIG_DMA_SHARED_BUFFER)
