@@ -253,15 +253,25 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* The median of @n values, which it sorts in place. */
+static double median_sort(double *v, int n)
+{
+	if (n <= 0)
+		return NAN;
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The median of a series' rounds (at most MAX_ROUNDS values). */
 static double median(const double *v, int n)
 {
 	double tmp[MAX_ROUNDS];
 
-	if (n <= 0)
-		return NAN;
-	memcpy(tmp, v, n * sizeof(*v));
-	qsort(tmp, n, sizeof(*tmp), cmp_double);
-	return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+	if (n > MAX_ROUNDS)
+		die("median of %d values: at most %d", n, MAX_ROUNDS);
+	if (n > 0)
+		memcpy(tmp, v, n * sizeof(*v));
+	return median_sort(tmp, n);
 }
 
 /* Half the interquartile range (the whole range below 4 values), over the median. */
@@ -1439,8 +1449,8 @@ static void wake_measure(int ncpu)
 			e[i] = wake_once(&w, 'E');
 			q[i] = wake_once(&w, 'P');
 		}
-		series_add(ev, median(e, per));
-		series_add(pp, median(q, per));
+		series_add(ev, median_sort(e, per));
+		series_add(pp, median_sort(q, per));
 		settle();
 	}
 	waiter_stop(&w);
