@@ -17,9 +17,22 @@
  * its buckets used, 8 bytes each).
  *
  * Lookups take no lock: an entry is found under RCU, its object's reference
- * taken, and the entry checked again; removal takes the entry out of the
- * table first (rhashtable_remove_fast() succeeds once), then clears its
- * object, and frees it after a grace period.
+ * taken, and the entry checked again. Removal claims the entry first, by
+ * its number (a cmpxchg of @live: it succeeds once), then takes it out of
+ * the table.
+ *
+ * A put handle's entry is not freed but kept by the session, up to
+ * RP_HANDLE_SPARE of them, for its next handles: a dup + put then costs no
+ * allocation, no memcg charge and no RCU callback, which were most of its
+ * time. A lookup under RCU may still hold a kept entry, or find it again
+ * after its reuse (rhashtable's lookups restart when an entry moved to
+ * another chain): the check after the reference is that @live is still
+ * the number looked up, and numbers are not handed out again, so a reused
+ * entry never passes for its old number. Only the session reuses its own
+ * entries; one that leaves the session is freed after a grace period, so
+ * no other session's lookup can meet it. The session's open pays for the
+ * entries it may keep (rp_handles_spare_cost()); each handle pays for its
+ * entry while it exists, as before.
  *
  * Copyright (C) 2026 The refpool authors
  */
@@ -39,16 +52,33 @@
 /**
  * struct rp_handle - one handle of a session
  * @node: in the session's table, keyed by @handle
- * @handle: the number
- * @obj: the object it owns a reference to; NULL once it left the table
+ * @handle: the number, the table's key: set before the entry goes in
+ * @live: @handle while the handle exists; 0 from its claim by a remover on
+ * @obj: the object it owns a reference to while @live
  * @rcu: frees it after lookups under RCU are done with it
+ * @next_spare: in the session's spare entries, which no grace period frees
  */
 struct rp_handle {
 	struct rhash_head node;
 	u32 handle;
+	u32 live;
 	struct rp_object *obj;
-	struct rcu_head rcu;
+	union {
+		struct rcu_head rcu;
+		struct rp_handle *next_spare;
+	};
 };
+
+/*
+ * A lookup may meet a spare entry the session is giving a new number
+ * (rp_handle_add()): a marked read, where rhashtable's memcmp() is not.
+ */
+static int rp_handle_cmp(struct rhashtable_compare_arg *arg, const void *ptr)
+{
+	const struct rp_handle *e = ptr;
+
+	return READ_ONCE(e->handle) != *(const u32 *)arg->key;
+}
 
 static const struct rhashtable_params rp_handle_params = {
 	/* A session starts with 4 buckets, not the default 64. */
@@ -56,6 +86,7 @@ static const struct rhashtable_params rp_handle_params = {
 	.key_len = sizeof(u32),
 	.key_offset = offsetof(struct rp_handle, handle),
 	.head_offset = offsetof(struct rp_handle, node),
+	.obj_cmpfn = rp_handle_cmp,
 	.automatic_shrinking = true,
 };
 
@@ -70,6 +101,12 @@ int rp_handles_init(void)
 	rp_handle_cost = kmem_cache_size(rp_handle_cache) +
 			 RP_HANDLE_BUCKET_SHARE;
 	return 0;
+}
+
+/* What a session's spare entries may cost, charged when it opens. */
+u64 rp_handles_spare_cost(void)
+{
+	return RP_HANDLE_SPARE * kmem_cache_size(rp_handle_cache);
 }
 
 void rp_handles_exit(void)
@@ -92,7 +129,45 @@ int rp_session_handles_init(struct rp_session *s)
 {
 	atomic_set(&s->next_handle, 0);
 	atomic64_set(&s->nhandles, 0);
+	spin_lock_init(&s->spare_lock);
+	s->spare = NULL;
+	s->nspare = 0;
 	return rhashtable_init(&s->handles, &rp_handle_params);
+}
+
+/* An entry for a new handle: a spare one, or a new one. */
+static struct rp_handle *rp_handle_alloc(struct rp_session *s)
+{
+	struct rp_handle *e;
+
+	spin_lock(&s->spare_lock);
+	e = s->spare;
+	if (e) {
+		s->spare = e->next_spare;
+		s->nspare--;
+	}
+	spin_unlock(&s->spare_lock);
+	if (e)
+		return e;
+	return kmem_cache_alloc(rp_handle_cache, GFP_KERNEL_ACCOUNT);
+}
+
+/*
+ * An entry out of the table, claimed (@live is 0): keep it for the next
+ * handle, or free it once lookups under RCU are done with it.
+ */
+static void rp_handle_recycle(struct rp_session *s, struct rp_handle *e)
+{
+	spin_lock(&s->spare_lock);
+	if (s->nspare < RP_HANDLE_SPARE) {
+		e->next_spare = s->spare;
+		s->spare = e;
+		s->nspare++;
+		e = NULL;
+	}
+	spin_unlock(&s->spare_lock);
+	if (e)
+		call_rcu(&e->rcu, rp_handle_free_rcu);
 }
 
 /* The session is gone: no call can race with this. */
@@ -109,8 +184,16 @@ static void rp_handle_release(void *ptr, void *arg)
 
 void rp_session_handles_release(struct rp_session *s)
 {
+	struct rp_handle *e;
+
 	rhashtable_free_and_destroy(&s->handles, rp_handle_release, s);
 	atomic64_set(&s->nhandles, 0);
+	/* No call is left, and debugfs walks are over (walk_lock). */
+	while ((e = s->spare)) {
+		s->spare = e->next_spare;
+		kmem_cache_free(rp_handle_cache, e);
+	}
+	s->nspare = 0;
 }
 
 /**
@@ -136,16 +219,23 @@ struct rp_object *rp_handle_get(struct rp_session *s, u32 handle, bool strong)
 
 	rcu_read_lock();
 	e = rhashtable_lookup(&s->handles, &handle, rp_handle_params);
+	if (e)
+		rp_hook_spin(RP_HOOK_HANDLE);
 	obj = e ? READ_ONCE(e->obj) : NULL;
 	if (!obj) {
 		rcu_read_unlock();
 		return NULL;
 	}
-	/* The entry owns a reference: while it holds @obj, @obj is alive. */
+	/*
+	 * While the entry is @handle's, it owns a reference to @obj, so
+	 * @obj is alive; if it was put or reused meanwhile, @obj may be
+	 * another object or dying, which the check below finds (objects
+	 * are type-stable under RCU: struct rp_object).
+	 */
 	held = strong ? rp_object_get_unless_dead(obj) : rp_object_use(obj);
 	/* The reference before the check; pairs with rp_handle_take(). */
 	smp_mb__after_atomic();
-	if (held && READ_ONCE(e->obj) == obj) {
+	if (held && READ_ONCE(e->live) == handle && READ_ONCE(e->obj) == obj) {
 		rcu_read_unlock();
 		return obj;
 	}
@@ -159,23 +249,28 @@ struct rp_object *rp_handle_get(struct rp_session *s, u32 handle, bool strong)
 }
 
 /*
- * Take @e out of the table, once: a racing remover gets NULL. Return the
+ * Take @e, found for @handle, out of the table, once: a racing remover, or
+ * a lookup that found the entry already reused, gets NULL. Return the
  * reference the entry owned.
  */
 static struct rp_object *rp_handle_take(struct rp_session *s,
-					struct rp_handle *e)
+					struct rp_handle *e, u32 handle)
 {
 	struct rp_object *obj;
 
-	if (rhashtable_remove_fast(&s->handles, &e->node, rp_handle_params))
+	/*
+	 * The claim. A full barrier: gone before the reference goes, which
+	 * pairs with rp_handle_get()'s.
+	 */
+	if (cmpxchg(&e->live, handle, 0) != handle)
 		return NULL;
 	obj = e->obj;
-	WRITE_ONCE(e->obj, NULL);
-	/* Gone before the reference goes: pairs with rp_handle_get()'s. */
-	smp_mb();
+	/* Only the claimer removes it, and its key is still @handle. */
+	WARN_ON_ONCE(rhashtable_remove_fast(&s->handles, &e->node,
+					    rp_handle_params));
 	atomic64_dec(&s->nhandles);
 	rp_user_uncharge(s->user, rp_handle_cost);
-	call_rcu(&e->rcu, rp_handle_free_rcu);
+	rp_handle_recycle(s, e);
 	return obj;
 }
 
@@ -194,7 +289,7 @@ struct rp_object *rp_handle_remove(struct rp_session *s, u32 handle)
 	rcu_read_lock();
 	e = rhashtable_lookup(&s->handles, &handle, rp_handle_params);
 	if (e)
-		obj = rp_handle_take(s, e);
+		obj = rp_handle_take(s, e, handle);
 	rcu_read_unlock();
 	return obj;
 }
@@ -216,18 +311,26 @@ int rp_handle_add(struct rp_session *s, struct rp_object *obj, u32 *handle)
 	ret = rp_user_charge(s->user, rp_handle_cost);
 	if (ret)
 		return ret;
-	e = kmem_cache_alloc(rp_handle_cache, GFP_KERNEL_ACCOUNT);
+	e = rp_handle_alloc(s);
 	if (!e) {
 		ret = -ENOMEM;
 		goto err_uncharge;
 	}
-	e->obj = obj;
+	/*
+	 * A lookup of the entry's old number may still hold it: @live
+	 * never becomes that number again, whatever order it sees these in.
+	 */
+	WRITE_ONCE(e->obj, obj);
 	do {
+		u32 n;
+
 		/* A number still in use after a wrap is skipped. */
 		do {
-			e->handle = atomic_inc_return(&s->next_handle) &
-				    RP_HANDLE_MASK;
-		} while (!e->handle);
+			n = atomic_inc_return(&s->next_handle) & RP_HANDLE_MASK;
+		} while (!n);
+		WRITE_ONCE(e->handle, n);
+		WRITE_ONCE(e->live, n);
+		/* Publishes the entry with a release barrier. */
 		ret = rhashtable_lookup_insert_fast(&s->handles, &e->node,
 						    rp_handle_params);
 	} while (ret == -EEXIST);
@@ -240,7 +343,8 @@ int rp_handle_add(struct rp_session *s, struct rp_object *obj, u32 *handle)
 	return 0;
 
 err_free:
-	kmem_cache_free(rp_handle_cache, e);
+	WRITE_ONCE(e->live, 0);
+	rp_handle_recycle(s, e);
 err_uncharge:
 	rp_user_uncharge(s->user, rp_handle_cost);
 	return ret;
@@ -263,10 +367,11 @@ void rp_handle_cancel(struct rp_session *s, u32 handle, struct rp_object *obj)
 
 	rcu_read_lock();
 	e = rhashtable_lookup(&s->handles, &handle, rp_handle_params);
-	/* Numbers are not reused: an entry for it is the one we made. */
-	if (e && READ_ONCE(e->obj) == obj)
-		taken = rp_handle_take(s, e);
+	/* Numbers are not reused: while @live is @handle, it is ours. */
+	if (e)
+		taken = rp_handle_take(s, e, handle);
 	rcu_read_unlock();
+	WARN_ON_ONCE(taken && taken != obj);
 	if (taken)
 		rp_object_put(taken);
 }
@@ -286,21 +391,26 @@ void rp_handles_show(struct seq_file *m, struct rp_session *s)
 	rhashtable_walk_enter(&s->handles, &iter);
 	rhashtable_walk_start(&iter);
 	while ((e = rhashtable_walk_next(&iter))) {
+		u32 handle;
+
 		if (IS_ERR(e))
 			continue;	/* -EAGAIN: the table was resized */
+		handle = READ_ONCE(e->live);
+		/* The number before the object: pairs with the claim. */
+		smp_rmb();
 		obj = READ_ONCE(e->obj);
-		if (!obj)
+		if (!handle || !obj)
 			continue;
 		/*
 		 * The object's memory is type-stable under RCU; its id is
-		 * its own if the entry still holds it after the read.
+		 * its own if the entry is still the handle's after the read.
 		 */
 		id = READ_ONCE(obj->id);
 		/* The id before the check of the entry. */
 		smp_rmb();
-		if (READ_ONCE(e->obj) != obj)
+		if (READ_ONCE(e->live) != handle || READ_ONCE(e->obj) != obj)
 			continue;
-		seq_printf(m, "%d %s %u %llu\n", s->pid, s->comm, e->handle, id);
+		seq_printf(m, "%d %s %u %llu\n", s->pid, s->comm, handle, id);
 	}
 	rhashtable_walk_stop(&iter);
 	rhashtable_walk_exit(&iter);

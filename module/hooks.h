@@ -25,6 +25,7 @@ enum rp_hook {
 	RP_HOOK_GC_SETTLE,	/* collector: candidates doomed, not yet settled */
 	RP_HOOK_BATCH,		/* batch: the array pinned, no op run yet */
 	RP_HOOK_SEAL,		/* seal: no writable mapping, pins not yet checked */
+	RP_HOOK_HANDLE,		/* handle lookup: the entry found, not yet read */
 	RP_HOOK_COUNT
 };
 

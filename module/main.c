@@ -28,15 +28,20 @@ DEFINE_MUTEX(rp_sessions_lock);
  * The session (a 512-byte slab object with its event queue), its handle
  * table's first bucket array, and the open file that holds it: about
  * 1.15 KiB (0.9 KiB measured by selftests/refpool_quota with a 256-byte
- * session).
+ * session). The spare handle entries it may keep come on top.
  */
-#define RP_SESSION_COST	1280
+#define RP_SESSION_BASE_COST	1280
+
+static u64 rp_session_cost(void)
+{
+	return RP_SESSION_BASE_COST + rp_handles_spare_cost();
+}
 
 static void rp_session_free(struct kref *kref)
 {
 	struct rp_session *s = container_of(kref, struct rp_session, kref);
 
-	rp_user_uncharge(s->user, RP_SESSION_COST);
+	rp_user_uncharge(s->user, rp_session_cost());
 	rp_user_put(s->user);
 	kfree(s);
 }
@@ -77,7 +82,7 @@ static int rp_open(struct inode *inode, struct file *file)
 	user = rp_user_get(file->f_cred->euid);
 	if (!user)
 		return -ENOMEM;
-	ret = rp_user_charge(user, RP_SESSION_COST);
+	ret = rp_user_charge(user, rp_session_cost());
 	if (ret)
 		goto err_user;
 	ret = -ENOMEM;
@@ -102,7 +107,7 @@ static int rp_open(struct inode *inode, struct file *file)
 err_free:
 	kfree(s);
 err_uncharge:
-	rp_user_uncharge(user, RP_SESSION_COST);
+	rp_user_uncharge(user, rp_session_cost());
 err_user:
 	rp_user_put(user);
 	return ret;

@@ -323,6 +323,9 @@ struct rp_session_events {
  * @handles: handle number -> struct rp_handle, each owning one reference
  * @next_handle: the last handle number handed out (cyclic, 31 bits)
  * @nhandles: published handles
+ * @spare_lock: guards @spare and @nspare
+ * @spare: entries of put handles, kept for the next handles (handle.c)
+ * @nspare: how many, at most RP_HANDLE_SPARE
  * @user: the user that opened the session; it pays for what it does
  * @kref: the file, and debugfs readers between two reads
  * @walk_lock: held by a debugfs reader while it walks @handles, and by
@@ -337,6 +340,9 @@ struct rp_session {
 	struct rhashtable handles;
 	atomic_t next_handle;
 	atomic64_t nhandles;
+	spinlock_t spare_lock;	/* @spare, @nspare */
+	struct rp_handle *spare;
+	unsigned int nspare;
 	struct rp_user *user;
 	struct kref kref;
 	struct mutex walk_lock;	/* a debugfs walk vs the release */
@@ -362,6 +368,10 @@ void rp_debugfs_exit(void);
 struct dentry *rp_debugfs_dir(void);
 
 /* handle.c: a session's handles. */
+struct rp_handle;
+/* Entries a session keeps for reuse; its open pays for them (main.c). */
+#define RP_HANDLE_SPARE		64
+u64 rp_handles_spare_cost(void);
 int rp_handles_init(void);
 void rp_handles_exit(void);
 int rp_session_handles_init(struct rp_session *s);

@@ -34,6 +34,7 @@ FIXTURE_TEARDOWN(races)
 {
 	static const char *const hooks[] = {
 		"publish", "lookup", "get_link", "gc_settle", "batch", "seal",
+		"handle",
 	};
 	unsigned int i;
 
@@ -332,6 +333,48 @@ TEST_F(races, seal_against_a_new_writable_mapping)
 		EXPECT_TRUE(info.flags & RP_SEALED);
 	}
 	ASSERT_EQ(0, rp_put(self->p, c.h));
+}
+
+static void *do_seal_pinned(void *arg)
+{
+	struct call *c = arg;
+
+	rpt_pin_cpu(c->cpu);
+	c->ret = rp_seal(c->p, c->h);
+	return NULL;
+}
+
+/*
+ * A call has found its handle's entry, which its handle's put then leaves
+ * to the session's spare entries, and a dup of another object's handle
+ * takes for its new number. The call must not reach that other object:
+ * -EBADF, and the other object unsealed.
+ */
+TEST_F(races, call_whose_handle_entry_is_reused_meanwhile)
+{
+	struct call c = { .p = self->p, .cpu = 1 };
+	rp_handle_t y, y2;
+	struct rp_info info;
+	pthread_t t;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		SKIP(return, "needs two CPUs");
+	ASSERT_EQ(0, rpt_pin_cpu(0));
+	ASSERT_EQ(0, rp_create(self->p, 8, 0, 0, &c.h));
+	ASSERT_EQ(0, rp_create(self->p, 16, 0, 0, &y));
+	ARM("handle", 1);
+	ASSERT_EQ(0, start_at_hook(&t, do_seal_pinned, &c, "handle"));
+	ASSERT_EQ(0, rp_put(self->p, c.h));
+	/* the entry the put left: the last one kept, the first one taken */
+	ASSERT_EQ(0, rp_dup(self->p, y, &y2));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ(-EBADF, c.ret);
+	ASSERT_EQ(0, rp_info(self->p, y2, &info));
+	EXPECT_EQ(16, info.size);
+	EXPECT_FALSE(info.flags & RP_SEALED);
+	ASSERT_EQ(0, rp_put(self->p, y2));
+	ASSERT_EQ(0, rp_put(self->p, y));
+	EXPECT_POOL_UNCHANGED(self->p, &self->base);
 }
 
 TEST_HARNESS_MAIN
