@@ -60,9 +60,8 @@
 #include "refpool.h"
 #include "trace.h"
 
+/* Its writes go through rp_gc_threshold_set(), below. */
 static unsigned int gc_threshold = 700;
-module_param(gc_threshold, uint, 0644);
-MODULE_PARM_DESC(gc_threshold, "Link operations between automatic collections; 0: no automatic collection (default 700)");
 
 static unsigned int gc_full_interval = 5;
 module_param(gc_full_interval, uint, 0644);
@@ -77,10 +76,14 @@ static struct {
 	unsigned long old_pending;	/* moved to old since the last full */
 	atomic_t link_ops;
 	bool running;
+	bool live;			/* under mutex: works may be queued */
 	struct work_struct work;	/* automatic, young or full */
 	unsigned long full_pending;	/* bit 0: full_work is queued */
 	struct delayed_work full_work;	/* the time bound on old garbage */
-} rp_gc;
+} rp_gc = {
+	/* Ready before init: a parameter write may come first. */
+	.mutex = __MUTEX_INITIALIZER(rp_gc.mutex),
+};
 
 /**
  * rp_gc_track - start tracking a new container
@@ -515,6 +518,33 @@ void rp_gc_maybe_garbage(void)
 			   READ_ONCE(gc_full_interval) * HZ);
 }
 
+/*
+ * Automatic collection turned back on: garbage made while it was off left
+ * nothing queued (rp_gc_maybe_garbage() did nothing then), so the time
+ * bound starts now. Only while the module is up: a root write may come
+ * before init or after exit, when the works are not to be queued.
+ */
+static int rp_gc_threshold_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int was = READ_ONCE(gc_threshold);
+	int ret = param_set_uint(val, kp);
+
+	if (ret || was || !READ_ONCE(gc_threshold))
+		return ret;
+	mutex_lock(&rp_gc.mutex);
+	if (rp_gc.live)
+		rp_gc_maybe_garbage();
+	mutex_unlock(&rp_gc.mutex);
+	return 0;
+}
+
+static const struct kernel_param_ops rp_gc_threshold_ops = {
+	.set = rp_gc_threshold_set,
+	.get = param_get_uint,
+};
+module_param_cb(gc_threshold, &rp_gc_threshold_ops, &gc_threshold, 0644);
+MODULE_PARM_DESC(gc_threshold, "Link operations between automatic collections; 0: no automatic collection (default 700)");
+
 /**
  * rp_gc_wait_idle - wait until no collection is under way
  *
@@ -545,18 +575,23 @@ int rp_gc_wait_doomed(struct rp_container *c)
 
 int rp_gc_init(void)
 {
-	mutex_init(&rp_gc.mutex);
 	spin_lock_init(&rp_gc.list_lock);
 	INIT_LIST_HEAD(&rp_gc.young);
 	INIT_LIST_HEAD(&rp_gc.old);
 	INIT_WORK(&rp_gc.work, rp_gc_work);
 	INIT_DELAYED_WORK(&rp_gc.full_work, rp_gc_full_work);
+	mutex_lock(&rp_gc.mutex);
+	rp_gc.live = true;
+	mutex_unlock(&rp_gc.mutex);
 	return 0;
 }
 
 /* No session or file is left: whatever remains is garbage. */
 void rp_gc_exit(void)
 {
+	mutex_lock(&rp_gc.mutex);
+	rp_gc.live = false;
+	mutex_unlock(&rp_gc.mutex);
 	cancel_work_sync(&rp_gc.work);
 	cancel_delayed_work_sync(&rp_gc.full_work);
 	mutex_lock(&rp_gc.mutex);

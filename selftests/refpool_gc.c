@@ -990,4 +990,25 @@ TEST_F_TIMEOUT(gc_auto, old_garbage_is_freed_within_gc_full_interval, 120)
 	EXPECT_EQ(self->base.gc_collected + 8, st.gc_collected);
 }
 
+/*
+ * Garbage made while automatic collection is off (gc_threshold 0) starts
+ * no timer; turned back on, the time bound starts then: it is freed within
+ * gc_full_interval seconds without any call.
+ */
+TEST_F_TIMEOUT(gc_auto, garbage_made_while_off_is_freed_once_turned_on, 120)
+{
+	rp_handle_t h;
+	struct rp_stats st;
+
+	ASSERT_EQ(0, rpt_param_set("gc_full_interval", "1"));
+	ASSERT_EQ(0, rpm_create(self->p, SZ, 1, 1, &h));
+	ASSERT_EQ(0, rp_link(self->p, h, 0, h));
+	ASSERT_EQ(0, rp_put(self->p, h));
+	GET_STATS(self->p, &st);
+	ASSERT_EQ(self->base.objects + 1, st.objects);
+	ASSERT_EQ(0, rpt_param_set(RPM_GC_THRESHOLD, "700"));
+	EXPECT_EQ(0, rpt_wait_pool(self->p, &self->base, 0, 0, 20000, &st));
+	EXPECT_EQ(self->base.gc_collected + 1, st.gc_collected);
+}
+
 TEST_HARNESS_MAIN
