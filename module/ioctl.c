@@ -337,20 +337,25 @@ static int rp_ioctl_get_token(u8 key[RP_TOKEN_SIZE], u64 token_ptr)
 	       -EFAULT : 0;
 }
 
+/* The object the caller's token names, with a strong reference. */
+static struct rp_object *rp_ioctl_token_object(u64 token_ptr)
+{
+	u8 key[RP_TOKEN_SIZE];
+	int ret;
+
+	ret = rp_ioctl_get_token(key, token_ptr);
+	return ret ? ERR_PTR(ret) : rp_token_lookup(key);
+}
+
 static long rp_ioctl_lookup(struct rp_session *s, void *data,
 			    struct rp_ioctl_ctx *ctx)
 {
 	struct refpool_token_arg *args = data;
-	u8 key[RP_TOKEN_SIZE];
 	struct rp_object *obj;
-	int ret;
 
 	if (args->flags || args->handle)
 		return -EINVAL;
-	ret = rp_ioctl_get_token(key, args->token_ptr);
-	if (ret)
-		return ret;
-	obj = rp_token_lookup(key);
+	obj = rp_ioctl_token_object(args->token_ptr);
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
 	return rp_ioctl_new_handle(s, obj, ctx, args->handle_ptr);
@@ -505,7 +510,6 @@ static long rp_ioctl_watch(struct rp_session *s, void *data,
 			   struct rp_ioctl_ctx *ctx)
 {
 	struct refpool_watch *args = data;
-	u8 key[RP_TOKEN_SIZE];
 	struct rp_object *obj;
 	long ret;
 
@@ -527,10 +531,7 @@ static long rp_ioctl_watch(struct rp_session *s, void *data,
 		rp_object_unuse(obj);
 		return ret;
 	}
-	ret = rp_ioctl_get_token(key, args->token_ptr);
-	if (ret)
-		return ret;
-	obj = rp_token_lookup(key);
+	obj = rp_ioctl_token_object(args->token_ptr);
 	if (IS_ERR(obj))
 		return PTR_ERR(obj);
 	ret = rp_events_watch(s, obj, args->events, args->cookie);
