@@ -53,7 +53,8 @@
  * struct rp_handle - one handle of a session
  * @node: in the session's table, keyed by @handle
  * @handle: the number, the table's key: set before the entry goes in
- * @live: @handle while the handle exists; 0 from its claim by a remover on
+ * @live: @handle from the entry's insertion to its claim by a remover;
+ *        0 before and after
  * @obj: the object it owns a reference to while @live
  * @rcu: frees it after lookups under RCU are done with it
  * @next_spare: in the session's spare entries, which no grace period frees
@@ -319,7 +320,12 @@ int rp_handle_add(struct rp_session *s, struct rp_object *obj, u32 *handle)
 	/*
 	 * A lookup of the entry's old number may still hold it: @live
 	 * never becomes that number again, whatever order it sees these in.
+	 * Such a lookup may also meet the entry under its new number before
+	 * it is in the table (rhashtable lookups walk on from removed
+	 * entries): @live stays 0 until the entry is in, so that neither a
+	 * call nor a claim can take a handle that does not exist yet.
 	 */
+	WRITE_ONCE(e->live, 0);
 	WRITE_ONCE(e->obj, obj);
 	do {
 		u32 n;
@@ -329,7 +335,6 @@ int rp_handle_add(struct rp_session *s, struct rp_object *obj, u32 *handle)
 			n = atomic_inc_return(&s->next_handle) & RP_HANDLE_MASK;
 		} while (!n);
 		WRITE_ONCE(e->handle, n);
-		WRITE_ONCE(e->live, n);
 		/* Publishes the entry with a release barrier. */
 		ret = rhashtable_lookup_insert_fast(&s->handles, &e->node,
 						    rp_handle_params);
@@ -338,12 +343,13 @@ int rp_handle_add(struct rp_session *s, struct rp_object *obj, u32 *handle)
 		ret = -ENOMEM;
 		goto err_free;
 	}
+	/* The number is the caller's only once this returns. */
+	WRITE_ONCE(e->live, e->handle);
 	atomic64_inc(&s->nhandles);
 	*handle = e->handle;
 	return 0;
 
 err_free:
-	WRITE_ONCE(e->live, 0);
 	rp_handle_recycle(s, e);
 err_uncharge:
 	rp_user_uncharge(s->user, rp_handle_cost);
