@@ -401,6 +401,7 @@ static uint64_t calibrate(loop_fn fn)
 static struct rp_pool *pool;
 static int pool_fd;
 static rp_handle_t h_small;	/* 16 B, for dup/put and info */
+static rp_handle_t h_sealed;	/* 16 B, sealed, for the floors of handle calls */
 static rp_handle_t h_big;	/* 64 KiB, for read and write */
 static rp_handle_t h_exp;	/* 4 KiB, for export/import */
 static uint64_t cur_size;	/* object size of the create and intern loops */
@@ -475,6 +476,38 @@ static void loop_batch_dup_put(uint64_t n)
 		ok(rp_batch(pool, ops, BATCH_OPS), "rp_batch (put)");
 		for (i = 0; i < BATCH_OPS; i++)
 			ok(ops[i].result, "rp_batch: RP_OP_PUT");
+	}
+}
+
+/*
+ * The floors of the handle rows: rp_seal of a sealed object looks its
+ * handle up, takes and drops a call reference, and changes nothing, so
+ * two of them are what any two calls on a handle cost at the least
+ * (dup + put does that and changes the table), and a batch of them what
+ * any batched op costs at the least.
+ */
+static void loop_seal_seal(uint64_t n)
+{
+	while (n--) {
+		ok(rp_seal(pool, h_sealed), "rp_seal");
+		ok(rp_seal(pool, h_sealed), "rp_seal");
+	}
+}
+
+static void loop_batch_seal(uint64_t n)
+{
+	struct rp_op ops[BATCH_OPS];
+	int i;
+
+	while (n--) {
+		memset(ops, 0, sizeof(ops));
+		for (i = 0; i < BATCH_OPS; i++) {
+			ops[i].op = RP_OP_SEAL;
+			ops[i].handle = h_sealed;
+		}
+		ok(rp_batch(pool, ops, BATCH_OPS), "rp_batch (seal)");
+		for (i = 0; i < BATCH_OPS; i++)
+			ok(ops[i].result, "rp_batch: RP_OP_SEAL");
 	}
 }
 
@@ -782,6 +815,11 @@ static struct loop loops[] = {
 	{ .name = "batch_dup_put_64",
 	  .what = "rp_batch of 64 RP_OP_DUP of one handle + rp_batch of 64 RP_OP_PUT, per operation",
 	  .fn = loop_batch_dup_put, .per = 2 * BATCH_OPS, .sustained = true },
+	SLOOP("seal_seal", "rp_seal + rp_seal of a sealed object (two calls that only look a handle up)",
+	      loop_seal_seal, 0),
+	{ .name = "batch_seal_64",
+	  .what = "rp_batch of 64 RP_OP_SEAL of a sealed object, per operation",
+	  .fn = loop_batch_seal, .per = BATCH_OPS, .sustained = true },
 	LOOP("info", "rp_info", loop_info, 0, false),
 	LOOP("read_64", "rp_read 64 B", loop_read, 64, false),
 	LOOP("write_64", "rp_write 64 B", loop_write, 64, false),
@@ -1998,6 +2036,11 @@ static const struct row_def row_defs[] = {
 	  .b = "null_ioctl", .vs = "null_ioctl", .vs_scale = 1, .factor = 1, .paired = true,
 	  .ratio_def = "batch_dup_put_64 per operation / null_ioctl",
 	  .goal = GOAL_LE, .goal_value = 0.25, .sus = true },
+	/* The floors of the two rows above: calls that only look a handle up. */
+	{ VS_2_NULL(G_HANDLE, "seal_seal"), .sus = true },
+	{ .group = G_HANDLE, .name = "batch_seal_64", .a = "batch_seal_64",
+	  .b = "null_ioctl", .vs = "null_ioctl", .vs_scale = 1, .factor = 1, .paired = true,
+	  .ratio_def = "batch_seal_64 per operation / null_ioctl", .sus = true },
 	{ PAIRED(G_HANDLE, "info", "null_ioctl") },
 	{ PAIRED(G_HANDLE, "read_64", "null_ioctl") },
 	{ PAIRED(G_HANDLE, "write_64", "null_ioctl") },
@@ -2124,6 +2167,7 @@ static int loop_mode(int argc, char **argv)
 	ok(rp_open(&pool), "rp_open /dev/refpool");
 	pool_fd = rp_fd(pool);
 	ok(rp_create(pool, 16, 0, 0, &h_small), "rp_create");
+	ok(rp_create(pool, 16, 0, RP_SEALED, &h_sealed), "rp_create (sealed)");
 	ok(rp_create(pool, 64 * KIB, 0, 0, &h_big), "rp_create");
 	ok(rp_create(pool, 4 * KIB, 0, 0, &h_exp), "rp_create");
 	ok(rp_create(pool, MIB, 0, 0, &h_map), "rp_create");
@@ -2239,6 +2283,7 @@ int main(int argc, char **argv)
 	ok(rp_open(&pool), "rp_open /dev/refpool");
 	pool_fd = rp_fd(pool);
 	ok(rp_create(pool, 16, 0, 0, &h_small), "rp_create");
+	ok(rp_create(pool, 16, 0, RP_SEALED, &h_sealed), "rp_create (sealed)");
 	ok(rp_create(pool, 64 * KIB, 0, 0, &h_big), "rp_create");
 	ok(rp_create(pool, 4 * KIB, 0, 0, &h_exp), "rp_create");
 	ok(rp_create(pool, MIB, 0, 0, &h_map), "rp_create");
@@ -2286,6 +2331,7 @@ int main(int argc, char **argv)
 	print_json(stdout, kernel, ncpu, cgroup);
 
 	ok(rp_put(pool, h_small), "rp_put");
+	ok(rp_put(pool, h_sealed), "rp_put");
 	ok(rp_put(pool, h_big), "rp_put");
 	ok(rp_put(pool, h_exp), "rp_put");
 	close(dmabuf_fd);
