@@ -451,6 +451,19 @@ static void loop_dup_put(uint64_t n)
  */
 #define BATCH_OPS	64
 
+/* Fill @ops with BATCH_OPS ops @op, of @handles[i] or, without it, @h. */
+static void batch_fill(struct rp_op *ops, uint32_t op, const rp_handle_t *handles,
+		       rp_handle_t h)
+{
+	int i;
+
+	memset(ops, 0, BATCH_OPS * sizeof(*ops));
+	for (i = 0; i < BATCH_OPS; i++) {
+		ops[i].op = op;
+		ops[i].handle = handles ? handles[i] : h;
+	}
+}
+
 static void loop_batch_dup_put(uint64_t n)
 {
 	struct rp_op ops[BATCH_OPS];
@@ -458,21 +471,13 @@ static void loop_batch_dup_put(uint64_t n)
 	int i;
 
 	while (n--) {
-		memset(ops, 0, sizeof(ops));
-		for (i = 0; i < BATCH_OPS; i++) {
-			ops[i].op = RP_OP_DUP;
-			ops[i].handle = h_small;
-		}
+		batch_fill(ops, RP_OP_DUP, NULL, h_small);
 		ok(rp_batch(pool, ops, BATCH_OPS), "rp_batch (dup)");
 		for (i = 0; i < BATCH_OPS; i++) {
 			ok(ops[i].result, "rp_batch: RP_OP_DUP");
 			got[i] = ops[i].out;
 		}
-		memset(ops, 0, sizeof(ops));
-		for (i = 0; i < BATCH_OPS; i++) {
-			ops[i].op = RP_OP_PUT;
-			ops[i].handle = got[i];
-		}
+		batch_fill(ops, RP_OP_PUT, got, 0);
 		ok(rp_batch(pool, ops, BATCH_OPS), "rp_batch (put)");
 		for (i = 0; i < BATCH_OPS; i++)
 			ok(ops[i].result, "rp_batch: RP_OP_PUT");
@@ -500,11 +505,7 @@ static void loop_batch_seal(uint64_t n)
 	int i;
 
 	while (n--) {
-		memset(ops, 0, sizeof(ops));
-		for (i = 0; i < BATCH_OPS; i++) {
-			ops[i].op = RP_OP_SEAL;
-			ops[i].handle = h_sealed;
-		}
+		batch_fill(ops, RP_OP_SEAL, NULL, h_sealed);
 		ok(rp_batch(pool, ops, BATCH_OPS), "rp_batch (seal)");
 		for (i = 0; i < BATCH_OPS; i++)
 			ok(ops[i].result, "rp_batch: RP_OP_SEAL");
