@@ -318,6 +318,8 @@ struct rp_session_events {
 	struct mutex read_lock;	/* one reader */
 };
 
+struct rp_handle;	/* handle.c */
+
 /**
  * struct rp_session - one open file description of /dev/refpool
  * @handles: handle number -> struct rp_handle, each owning one reference
@@ -368,7 +370,6 @@ void rp_debugfs_exit(void);
 struct dentry *rp_debugfs_dir(void);
 
 /* handle.c: a session's handles. */
-struct rp_handle;
 /* Entries a session keeps for reuse; its open pays for them (main.c). */
 #define RP_HANDLE_SPARE		64
 u64 rp_handles_spare_cost(void);
