@@ -12,8 +12,8 @@
  * Copyright (C) 2026 The refpool authors
  */
 #include <linux/debugfs.h>
+#include <linux/rhashtable.h>
 #include <linux/seq_file.h>
-#include <linux/xarray.h>
 
 #include <linux/refpool.h>
 #include "refpool.h"
@@ -42,59 +42,92 @@ static int rp_summary_show(struct seq_file *m, void *unused)
 DEFINE_SHOW_ATTRIBUTE(rp_summary);
 
 /*
- * One line per object, walking the registry by id. The seq_file position
- * is the next id to look at, so a large heap pages through cleanly.
+ * One line per object, walking rp_objects with an rhashtable iterator kept
+ * from one read to the next. As any rhashtable walk, it may miss an object
+ * or list one twice when the table is resized meanwhile. Each object is
+ * read under a call reference, taken while RCU keeps its memory; the walk
+ * holds RCU only while it steps (dropping a reference may sleep). The
+ * object a read stopped at, not yet printed, keeps its reference until a
+ * later read prints it, or the file is closed.
  */
-static struct rp_object *rp_objects_at(loff_t *pos)
+struct rp_objects_walk {
+	struct rhashtable_iter iter;
+	struct rp_object *cur;	/* the object at @pos, referenced, or NULL */
+	loff_t pos;		/* how many objects the walk has passed */
+};
+
+/* The walk's next live object, referenced, or NULL at the end. */
+static struct rp_object *rp_objects_step(struct rp_objects_walk *w)
 {
-	unsigned long index = *pos;
+	struct rp_object *obj;
+	u64 id;
+
+	for (;;) {
+		rhashtable_walk_start(&w->iter);
+		do {
+			obj = rhashtable_walk_next(&w->iter);
+		} while (PTR_ERR_OR_ZERO(obj) == -EAGAIN);	/* resized */
+		if (obj) {
+			id = READ_ONCE(obj->id);
+			if (!rp_object_use(obj))
+				obj = ERR_PTR(-EAGAIN);
+		}
+		rhashtable_walk_stop(&w->iter);
+		if (!obj)
+			return NULL;
+		if (IS_ERR(obj))
+			continue;
+		/* The memory may hold another object by now: see struct rp_object. */
+		if (rp_object_is(obj, id))
+			return obj;
+		rp_object_unuse(obj);
+	}
+}
+
+/* The object at position @pos (from 1), referenced, or NULL. */
+static struct rp_object *rp_objects_seek(struct rp_objects_walk *w, loff_t pos)
+{
 	struct rp_object *obj;
 
-	rcu_read_lock();
-	obj = xa_find(&rp_objects, &index, ULONG_MAX, XA_PRESENT);
-	if (obj && !rp_object_use(obj))
-		obj = ERR_PTR(-EAGAIN);
-	rcu_read_unlock();
-	*pos = index;
-	/* The memory may hold another object by now: see struct rp_object. */
-	if (!IS_ERR_OR_NULL(obj) && !rp_object_is(obj, index)) {
-		rp_object_unuse(obj);
-		obj = ERR_PTR(-EAGAIN);
+	if (w->cur && pos == w->pos)
+		return w->cur;
+	if (w->cur) {
+		rp_object_unuse(w->cur);
+		w->cur = NULL;
 	}
+	if (pos <= w->pos) {
+		/* Backwards (a seek): start over. */
+		rhashtable_walk_exit(&w->iter);
+		rhashtable_walk_enter(&rp_objects, &w->iter);
+		w->pos = 0;
+	}
+	while (w->pos < pos) {
+		obj = rp_objects_step(w);
+		if (!obj)
+			return NULL;
+		if (++w->pos < pos)
+			rp_object_unuse(obj);
+	}
+	w->cur = obj;
 	return obj;
 }
 
 static void *rp_objects_start(struct seq_file *m, loff_t *pos)
 {
-	struct rp_object *obj;
-
-	if (*pos == 0) {
-		*pos = 1;
+	if (*pos == 0)
 		return SEQ_START_TOKEN;
-	}
-	/* Released meanwhile: go on with the next id. */
-	while (IS_ERR(obj = rp_objects_at(pos)))
-		++*pos;
-	return obj;
+	return rp_objects_seek(m->private, *pos);
 }
 
 static void *rp_objects_next(struct seq_file *m, void *v, loff_t *pos)
 {
-	struct rp_object *obj;
-
-	if (v != SEQ_START_TOKEN) {
-		*pos = ((struct rp_object *)v)->id + 1;
-		rp_object_unuse(v);
-	}
-	while (IS_ERR(obj = rp_objects_at(pos)))
-		++*pos;
-	return obj;
+	++*pos;
+	return rp_objects_seek(m->private, *pos);
 }
 
+/* The object not yet printed stays with the walk (rp_objects_seek()). */
 static void rp_objects_stop(struct seq_file *m, void *v)
 {
-	if (v && v != SEQ_START_TOKEN)
-		rp_object_unuse(v);
 }
 
 static int rp_objects_show(struct seq_file *m, void *v)
@@ -125,7 +158,35 @@ static const struct seq_operations rp_objects_sops = {
 	.stop = rp_objects_stop,
 	.show = rp_objects_show,
 };
-DEFINE_SEQ_ATTRIBUTE(rp_objects);
+
+static int rp_objects_open(struct inode *inode, struct file *file)
+{
+	struct rp_objects_walk *w;
+
+	w = __seq_open_private(file, &rp_objects_sops, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	rhashtable_walk_enter(&rp_objects, &w->iter);
+	return 0;
+}
+
+static int rp_objects_release(struct inode *inode, struct file *file)
+{
+	struct rp_objects_walk *w = ((struct seq_file *)file->private_data)->private;
+
+	if (w->cur)
+		rp_object_unuse(w->cur);
+	rhashtable_walk_exit(&w->iter);
+	return seq_release_private(inode, file);
+}
+
+static const struct file_operations rp_objects_fops = {
+	.owner = THIS_MODULE,
+	.open = rp_objects_open,
+	.read = seq_read,
+	.llseek = seq_lseek,
+	.release = rp_objects_release,
+};
 
 /*
  * One session at a time, each held by a reference between reads, so that

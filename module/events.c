@@ -81,9 +81,6 @@ MODULE_PARM_DESC(max_session_events, "Most events queued on one session; then on
 /* Hashed locks of the watches of an object; 256 keep contention rare. */
 #define RP_WATCH_LOCK_BITS	8
 
-/* A table entry's share of a bucket array that keeps 30 % of it in use. */
-#define RP_WATCH_BUCKET_SHARE	32
-
 /* Events copied out per pass of READ_EVENTS, on the stack. */
 #define RP_READ_BATCH		8
 
@@ -147,7 +144,7 @@ int rp_events_init(void)
 	rp_watch_cache = KMEM_CACHE(rp_watch, SLAB_ACCOUNT);
 	if (!rp_watch_cache)
 		return -ENOMEM;
-	rp_watch_cost = kmem_cache_size(rp_watch_cache) + RP_WATCH_BUCKET_SHARE;
+	rp_watch_cost = kmem_cache_size(rp_watch_cache) + RP_BUCKET_SHARE;
 	ret = rhashtable_init(&rp_watches, &rp_watch_params);
 	if (ret)
 		kmem_cache_destroy(rp_watch_cache);

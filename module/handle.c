@@ -46,9 +46,6 @@
 /* Handle numbers are 31 bits: never 0, never negative as an int. */
 #define RP_HANDLE_MASK	0x7fffffffU
 
-/* A bucket array keeps at least 30 % of its 8-byte buckets in use. */
-#define RP_HANDLE_BUCKET_SHARE	32
-
 /**
  * struct rp_handle - one handle of a session
  * @node: in the session's table, keyed by @handle
@@ -100,7 +97,7 @@ int rp_handles_init(void)
 	if (!rp_handle_cache)
 		return -ENOMEM;
 	rp_handle_cost = kmem_cache_size(rp_handle_cache) +
-			 RP_HANDLE_BUCKET_SHARE;
+			 RP_BUCKET_SHARE;
 	return 0;
 }
 

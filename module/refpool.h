@@ -136,6 +136,7 @@ void rp_user_uncharge(struct rp_user *user, u64 bytes);
  * @container: the reference slots and collector state, or NULL when
  *             @nslots is 0
  * @pages: the payload when it is in pages, or NULL
+ * @registry: in rp_objects, from creation to death
  * @inline_data: a payload of up to RP_INLINE_MAX bytes; for a larger one
  *               below a page, the pointer to its kmalloc() buffer
  *
@@ -170,6 +171,7 @@ struct rp_object {
 	struct rp_token *tokens;
 	struct rp_container *container;
 	struct page **pages;
+	struct rhash_head registry;
 	u8 inline_data[];
 };
 
@@ -361,8 +363,14 @@ extern struct mutex rp_sessions_lock;
 struct rp_session *rp_session_nth(loff_t n);
 void rp_session_put(struct rp_session *s);
 
-/* object.c: every live object by id, for debugfs. */
-extern struct xarray rp_objects;
+/* object.c: every live object, for debugfs. */
+extern struct rhashtable rp_objects;
+
+/*
+ * An entry's share of an rhashtable's bucket array, which automatic
+ * shrinking keeps at least 30 % used: 8-byte buckets, rounded up.
+ */
+#define RP_BUCKET_SHARE		32
 
 /* debugfs.c: read-only views for root. */
 void rp_debugfs_init(void);
