@@ -118,6 +118,77 @@ TEST_F(debugfs, objects_read_while_objects_die)
 	ASSERT_EQ(0, pthread_join(t, NULL));
 }
 
+#define PAGED_OBJECTS	600
+
+/* Count in @seen[] each of @ids[] the objects view lists, reading @chunk bytes a read(). */
+static int count_listed(int fd, const uint64_t *ids, int n, int *seen, size_t chunk)
+{
+	char buf[8192], *line, *nl;
+	size_t have = 0;
+	ssize_t got;
+	int i, lines = 0;
+
+	memset(seen, 0, n * sizeof(*seen));
+	for (;;) {
+		got = read(fd, buf + have, chunk < sizeof(buf) - have - 1 ?
+			   chunk : sizeof(buf) - have - 1);
+		if (got < 0)
+			return -1;
+		if (!got)
+			break;
+		have += got;
+		buf[have] = 0;
+		for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
+			unsigned long long id;
+
+			*nl = 0;
+			lines++;
+			if (sscanf(line, "%llu", &id) != 1)
+				continue;	/* the header */
+			for (i = 0; i < n; i++)
+				seen[i] += ids[i] == id;
+		}
+		have -= line - buf;
+		memmove(buf, line, have);
+	}
+	return lines;
+}
+
+/*
+ * The view pages through the hash table in reads much smaller than a
+ * seq_file buffer: each read stops at an object and the next one starts
+ * there, so a still heap is listed whole, each object once; a seek back
+ * to 0 starts the walk over.
+ */
+TEST_F(debugfs, objects_read_in_small_pieces_lists_each_object_once)
+{
+	static uint64_t ids[PAGED_OBJECTS];
+	static int seen[PAGED_OBJECTS];
+	rp_handle_t h[PAGED_OBJECTS];
+	struct rp_info info;
+	int i, fd, once;
+
+	for (i = 0; i < PAGED_OBJECTS; i++) {
+		ASSERT_EQ(0, rp_create(self->p, 8, 0, 0, &h[i]));
+		ASSERT_EQ(0, rp_info(self->p, h[i], &info));
+		ids[i] = info.id;
+	}
+	fd = open(DEBUGFS "objects", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_LT(PAGED_OBJECTS, count_listed(fd, ids, PAGED_OBJECTS, seen, 7));
+	for (once = 0, i = 0; i < PAGED_OBJECTS; i++)
+		once += seen[i] == 1;
+	EXPECT_EQ(PAGED_OBJECTS, once);
+	ASSERT_EQ(0, lseek(fd, 0, SEEK_SET));
+	EXPECT_LT(PAGED_OBJECTS, count_listed(fd, ids, PAGED_OBJECTS, seen, 4096));
+	for (once = 0, i = 0; i < PAGED_OBJECTS; i++)
+		once += seen[i] == 1;
+	EXPECT_EQ(PAGED_OBJECTS, once);
+	close(fd);
+	for (i = 0; i < PAGED_OBJECTS; i++)
+		ASSERT_EQ(0, rp_put(self->p, h[i]));
+}
+
 TEST_F(debugfs, summary_names_the_stats_fields)
 {
 	static const char *const want[] = {
