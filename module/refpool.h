@@ -57,7 +57,6 @@
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include <linux/wait.h>
-#include <linux/xarray.h>
 
 #include "hooks.h"
 

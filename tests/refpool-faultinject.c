@@ -1365,9 +1365,9 @@ static long call_recv(struct ctx *c)
 }
 
 /*
- * The handle table is an xarray of 64 entries a node: with handles 1..63
- * taken, the next one needs a new node (and a new root), so calls that
- * make a handle allocate.
+ * A session with 63 handles and none put keeps no spare entry (see
+ * module/handle.c), so a call that makes a handle allocates its entry,
+ * and the hash table, past three quarters full, grows.
  */
 static int setup_grow(struct ctx *c)
 {
