@@ -1366,8 +1366,7 @@ static long call_recv(struct ctx *c)
 
 /*
  * A session with 63 handles and none put keeps no spare entry (see
- * module/handle.c), so a call that makes a handle allocates its entry,
- * and the hash table, past three quarters full, grows.
+ * module/handle.c), so a call that makes a handle allocates its entry.
  */
 static int setup_grow(struct ctx *c)
 {
