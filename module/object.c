@@ -446,6 +446,12 @@ struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
 	if (ret)
 		goto err_free_payload;
 	obj->id = atomic64_inc_return(&rp_counters.next_id);
+	/*
+	 * A stale lookup that takes @active from now on (debugfs's walk, a
+	 * token's doomed object) sees the id and the fields set before it:
+	 * pairs with rp_object_is().
+	 */
+	smp_wmb();
 	refcount_set(&obj->active, 1);
 	ret = rhashtable_insert_fast(&rp_objects, &obj->registry,
 				     rp_objects_params);
