@@ -1612,6 +1612,7 @@ static void mem_watches(const char *name, const char *slab_name, uint64_t count,
 struct worker {
 	pthread_t tid;
 	int cpu;
+	bool null_ioctls;	/* two null ioctls a pair, not dup + put */
 	rp_handle_t h;
 	uint64_t iters;
 	double t0, t1;
@@ -1634,9 +1635,16 @@ static void *worker_main(void *arg)
 	pthread_barrier_wait(&start_line);
 	w->t0 = now_ns();
 	for (i = 0; i < w->iters; i++) {
-		ret = rp_dup(pool, w->h, &h);
-		if (ret == 0)
-			ret = rp_put(pool, h);
+		if (w->null_ioctls) {
+			ret = 0;
+			if ((ioctl(pool_fd, RP_NULL_IOCTL, 0) != -1 || errno != ENOTTY) ||
+			    (ioctl(pool_fd, RP_NULL_IOCTL, 0) != -1 || errno != ENOTTY))
+				ret = errno ? -errno : -EINVAL;
+		} else {
+			ret = rp_dup(pool, w->h, &h);
+			if (ret == 0)
+				ret = rp_put(pool, h);
+		}
 		if (ret < 0) {
 			w->err = ret;
 			break;
@@ -1665,7 +1673,8 @@ static double threads_run(struct worker *w, int nthreads, uint64_t iters, int nc
 	for (i = 0; i < nthreads; i++) {
 		pthread_join(w[i].tid, NULL);
 		if (w[i].err)
-			die("thread %d: rp_dup/rp_put: %s", i, strerror(-w[i].err));
+			die("thread %d: %s: %s", i, w[i].null_ioctls ? "null ioctl" :
+			    "rp_dup/rp_put", strerror(-w[i].err));
 		if (w[i].t0 < start)
 			start = w[i].t0;
 		if (w[i].t1 > end)
@@ -1677,30 +1686,48 @@ static double threads_run(struct worker *w, int nthreads, uint64_t iters, int nc
 
 /*
  * Throughput of 1 and of @nthreads threads, each on its own object and
- * handle of one session; the two alternate, round by round.
+ * handle of one session; the two alternate, round by round. With
+ * @null_ioctls, pairs of null ioctls on the same fd instead: the floor of
+ * the dup + put row, what the machine gives two threads making system
+ * calls into refpool that do nothing.
  */
-static void threads_measure(int nthreads, int ncpu)
+static void threads_measure(int nthreads, int ncpu, bool null_ioctls)
 {
 	struct worker *w = calloc(nthreads, sizeof(*w));
-	double pair_ns = series_value(series_get("dup_put"));
+	const char *op = null_ioctls ? "null_ioctl" : "dup_put";
+	const char *desc = null_ioctls ? "pairs of null ioctls" : "rp_dup + rp_put pairs";
+	double pair_ns = null_ioctls ? 2 * series_value(series_get("null_ioctl")) :
+				       series_value(series_get("dup_put"));
+	/* series keep their name's pointer: one set of names per kind */
+	static char names[2][4][48];
+	char (*name)[48] = names[null_ioctls], what[4][160];
 	struct series *one, *many, *sus_one, *sus_many;
 	uint64_t iters;
-	char what[160];
 	int i, r;
 
 	if (!w)
 		die("out of memory");
-	for (i = 0; i < nthreads; i++)
+	for (i = 0; i < nthreads; i++) {
+		w[i].null_ioctls = null_ioctls;
 		ok(rp_create(pool, 16, 0, 0, &w[i].h), "rp_create");
+	}
+	snprintf(name[0], sizeof(name[0]), "%s_1thread", op);
+	snprintf(name[1], sizeof(name[1]), "%s_nthreads", op);
+	snprintf(name[2], sizeof(name[2]), "sus_%s_1thread", op);
+	snprintf(name[3], sizeof(name[3]), "sus_%s_nthreads", op);
+	snprintf(what[0], sizeof(what[0]), "%s per second, 1 thread", desc);
+	snprintf(what[1], sizeof(what[1]),
+		 "%s per second, %d threads of one session, each on its own object",
+		 desc, nthreads);
+	snprintf(what[2], sizeof(what[2]), "%s per second, 1 thread; sustained", desc);
+	snprintf(what[3], sizeof(what[3]),
+		 "%s per second, %d threads, each on its own object; sustained",
+		 desc, nthreads);
 	iters = (uint64_t)(opt.target_ns / pair_ns);
 	if (iters < 1000)
 		iters = 1000;
-	one = series_new("dup_put_1thread", "pairs/s", AGG_MAX, iters,
-			 "rp_dup + rp_put pairs per second, 1 thread");
-	snprintf(what, sizeof(what),
-		 "rp_dup + rp_put pairs per second, %d threads of one session, each on its own object",
-		 nthreads);
-	many = series_new("dup_put_nthreads", "pairs/s", AGG_MAX, iters, what);
+	one = series_new(name[0], "pairs/s", AGG_MAX, iters, what[0]);
+	many = series_new(name[1], "pairs/s", AGG_MAX, iters, what[1]);
 	threads_run(w, nthreads, iters / 10, ncpu);	/* warm up */
 	for (r = 0; r < opt.reps; r++) {
 		settle();
@@ -1712,12 +1739,8 @@ static void threads_measure(int nthreads, int ncpu)
 	iters = (uint64_t)(opt.sus_ns / pair_ns);
 	if (iters < SUS_MIN_OPS)
 		iters = SUS_MIN_OPS;
-	sus_one = series_new("sus_dup_put_1thread", "pairs/s", AGG_MAX, iters,
-			     "rp_dup + rp_put pairs per second, 1 thread; sustained");
-	snprintf(what, sizeof(what),
-		 "rp_dup + rp_put pairs per second, %d threads, each on its own object; sustained",
-		 nthreads);
-	sus_many = series_new("sus_dup_put_nthreads", "pairs/s", AGG_MAX, iters, what);
+	sus_one = series_new(name[2], "pairs/s", AGG_MAX, iters, what[2]);
+	sus_many = series_new(name[3], "pairs/s", AGG_MAX, iters, what[3]);
 	for (r = 0; r < opt.sus_reps; r++) {
 		series_add(sus_one, threads_run(w, 1, iters, ncpu));
 		series_add(sus_many, threads_run(w, nthreads, iters, ncpu));
@@ -2004,7 +2027,7 @@ static void usage(void)
 #define G_INTERN	"interning"
 #define G_GC		"collector (ns per object)"
 #define G_MEM		"kernel memory (bytes per object)"
-#define G_THR		"threads (dup+put pairs per second)"
+#define G_THR		"threads (pairs per second)"
 #define G_EVENTS	"lifecycle events"
 
 /* A row against a floor or a peer measured round by round beside it. */
@@ -2107,6 +2130,10 @@ static const struct row_def row_defs[] = {
 	  .b = "mem_16", .vs = "mem_16", .vs_scale = 1, .factor = 1,
 	  .ratio_def = "mem_watch_one_object / mem_16" },
 
+	{ .group = G_THR, .name = "null_ioctl_%dthreads", .a = "null_ioctl_nthreads",
+	  .b = "null_ioctl_1thread", .vs = "1 thread", .vs_scale = 1, .factor = 1, .paired = true,
+	  .ratio_def = "null ioctls: throughput(%d threads) / throughput(1 thread)",
+	  .per_cpu = true, .sus = true },
 	{ .group = G_THR, .name = "dup_put_%dthreads", .a = "dup_put_nthreads",
 	  .b = "dup_put_1thread", .vs = "1 thread", .vs_scale = 1, .factor = 1, .paired = true,
 	  .ratio_def = "throughput(%d threads) / throughput(1 thread)",
@@ -2301,12 +2328,18 @@ int main(int argc, char **argv)
 	run_loops(no_vgem);
 
 	if (ncpu > 1) {
-		threads_measure(ncpu, ncpu);
+		threads_measure(ncpu, ncpu, true);
+		threads_measure(ncpu, ncpu, false);
 	} else {
-		series_new("dup_put_1thread", "pairs/s", AGG_MAX, 0, "one CPU: no parallel run");
-		series_new("dup_put_nthreads", "pairs/s", AGG_MAX, 0, "one CPU: no parallel run");
-		series_new("sus_dup_put_1thread", "pairs/s", AGG_MAX, 0, "one CPU: no parallel run");
-		series_new("sus_dup_put_nthreads", "pairs/s", AGG_MAX, 0, "one CPU: no parallel run");
+		static const char *const none[] = {
+			"null_ioctl_1thread", "null_ioctl_nthreads",
+			"sus_null_ioctl_1thread", "sus_null_ioctl_nthreads",
+			"dup_put_1thread", "dup_put_nthreads",
+			"sus_dup_put_1thread", "sus_dup_put_nthreads",
+		};
+
+		for (unsigned int k = 0; k < ARRAY_SIZE(none); k++)
+			series_new(none[k], "pairs/s", AGG_MAX, 0, "one CPU: no parallel run");
 	}
 
 	wake_measure(ncpu);
