@@ -453,10 +453,12 @@ struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
 	 */
 	smp_wmb();
 	refcount_set(&obj->active, 1);
-	ret = rhashtable_insert_fast(&rp_objects, &obj->registry,
-				     rp_objects_params);
-	if (ret)
+	/* -ENOMEM or -EBUSY (the table could not grow at once): -ENOMEM. */
+	if (rhashtable_insert_fast(&rp_objects, &obj->registry,
+				   rp_objects_params)) {
+		ret = -ENOMEM;
 		goto err_free_payload;
+	}
 	rp_user_hold(user);
 	if (obj->container)
 		rp_gc_track(obj);
