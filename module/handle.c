@@ -24,11 +24,14 @@
  * A put handle's entry is not freed but kept by the session, up to
  * RP_HANDLE_SPARE of them, for its next handles: a dup + put then costs no
  * allocation, no memcg charge and no RCU callback, which were most of its
- * time. A lookup under RCU may still hold a kept entry, or find it again
- * after its reuse (rhashtable's lookups restart when an entry moved to
- * another chain): the check after the reference is that @live is still
- * the number looked up, and numbers are not handed out again, so a reused
- * entry never passes for its old number. Only the session reuses its own
+ * time. Each CPU keeps its own list of them (struct rp_handle_spare), so
+ * that threads of one session on two CPUs do not take turns at one lock;
+ * a count over all CPUs bounds them. A lookup under RCU may still hold a
+ * kept entry, or find it again after its reuse (rhashtable's lookups
+ * restart when an entry moved to another chain): the check after the
+ * reference is that @live is still the number looked up, and numbers are
+ * not handed out again, so a reused entry never passes for its old
+ * number. Only the session reuses its own
  * entries; one that leaves the session is freed after a grace period, so
  * no other session's lookup can meet it. The session's open pays for the
  * entries it may keep (rp_handles_spare_cost()); each handle pays for its
@@ -36,6 +39,7 @@
  *
  * Copyright (C) 2026 The refpool authors
  */
+#include <linux/percpu.h>
 #include <linux/rhashtable.h>
 #include <linux/sched.h>
 #include <linux/seq_file.h>
@@ -88,6 +92,17 @@ static const struct rhashtable_params rp_handle_params = {
 	.automatic_shrinking = true,
 };
 
+/**
+ * struct rp_handle_spare - one CPU's entries of a session's put handles
+ * @head: the last one kept, the first one taken
+ *
+ * Only the session's calls touch it, on that CPU with preemption off: no
+ * lock. The session's @nspare counts the entries of all CPUs' lists.
+ */
+struct rp_handle_spare {
+	struct rp_handle *head;
+};
+
 static struct kmem_cache *rp_handle_cache;
 static u64 rp_handle_cost;
 
@@ -101,10 +116,14 @@ int rp_handles_init(void)
 	return 0;
 }
 
-/* What a session's spare entries may cost, charged when it opens. */
+/*
+ * What a session's spare entries may cost, charged when it opens: the
+ * entries, and a list head per CPU.
+ */
 u64 rp_handles_spare_cost(void)
 {
-	return RP_HANDLE_SPARE * kmem_cache_size(rp_handle_cache);
+	return RP_HANDLE_SPARE * kmem_cache_size(rp_handle_cache) +
+	       (u64)num_possible_cpus() * sizeof(struct rp_handle_spare);
 }
 
 void rp_handles_exit(void)
@@ -125,47 +144,54 @@ static void rp_handle_free_rcu(struct rcu_head *rcu)
 
 int rp_session_handles_init(struct rp_session *s)
 {
+	int ret;
+
 	atomic_set(&s->next_handle, 0);
 	atomic64_set(&s->nhandles, 0);
-	spin_lock_init(&s->spare_lock);
-	s->spare = NULL;
-	s->nspare = 0;
-	return rhashtable_init(&s->handles, &rp_handle_params);
+	atomic_set(&s->nspare, 0);
+	s->spare = alloc_percpu_gfp(struct rp_handle_spare, GFP_KERNEL_ACCOUNT);
+	if (!s->spare)
+		return -ENOMEM;
+	ret = rhashtable_init(&s->handles, &rp_handle_params);
+	if (ret) {
+		free_percpu(s->spare);
+		s->spare = NULL;
+	}
+	return ret;
 }
 
-/* An entry for a new handle: a spare one, or a new one. */
+/* An entry for a new handle: a spare one of this CPU, or a new one. */
 static struct rp_handle *rp_handle_alloc(struct rp_session *s)
 {
-	struct rp_handle *e;
+	struct rp_handle_spare *sp = get_cpu_ptr(s->spare);
+	struct rp_handle *e = sp->head;
 
-	spin_lock(&s->spare_lock);
-	e = s->spare;
-	if (e) {
-		s->spare = e->next_spare;
-		s->nspare--;
-	}
-	spin_unlock(&s->spare_lock);
 	if (e)
+		sp->head = e->next_spare;
+	put_cpu_ptr(s->spare);
+	if (e) {
+		atomic_dec(&s->nspare);
 		return e;
+	}
 	return kmem_cache_alloc(rp_handle_cache, GFP_KERNEL_ACCOUNT);
 }
 
 /*
  * An entry out of the table, claimed (@live is 0): keep it for the next
- * handle, or free it once lookups under RCU are done with it.
+ * handle on this CPU, or free it once lookups under RCU are done with it.
  */
 static void rp_handle_recycle(struct rp_session *s, struct rp_handle *e)
 {
-	spin_lock(&s->spare_lock);
-	if (s->nspare < RP_HANDLE_SPARE) {
-		e->next_spare = s->spare;
-		s->spare = e;
-		s->nspare++;
-		e = NULL;
-	}
-	spin_unlock(&s->spare_lock);
-	if (e)
+	struct rp_handle_spare *sp;
+
+	if (!atomic_add_unless(&s->nspare, 1, RP_HANDLE_SPARE)) {
 		call_rcu(&e->rcu, rp_handle_free_rcu);
+		return;
+	}
+	sp = get_cpu_ptr(s->spare);
+	e->next_spare = sp->head;
+	sp->head = e;
+	put_cpu_ptr(s->spare);
 }
 
 /* The session is gone: no call can race with this. */
@@ -183,15 +209,22 @@ static void rp_handle_release(void *ptr, void *arg)
 void rp_session_handles_release(struct rp_session *s)
 {
 	struct rp_handle *e;
+	int cpu;
 
 	rhashtable_free_and_destroy(&s->handles, rp_handle_release, s);
 	atomic64_set(&s->nhandles, 0);
 	/* No call is left, and debugfs walks are over (walk_lock). */
-	while ((e = s->spare)) {
-		s->spare = e->next_spare;
-		kmem_cache_free(rp_handle_cache, e);
+	for_each_possible_cpu(cpu) {
+		struct rp_handle_spare *sp = per_cpu_ptr(s->spare, cpu);
+
+		while ((e = sp->head)) {
+			sp->head = e->next_spare;
+			kmem_cache_free(rp_handle_cache, e);
+		}
 	}
-	s->nspare = 0;
+	free_percpu(s->spare);
+	s->spare = NULL;
+	atomic_set(&s->nspare, 0);
 }
 
 /**

@@ -320,15 +320,16 @@ struct rp_session_events {
 };
 
 struct rp_handle;	/* handle.c */
+struct rp_handle_spare;	/* handle.c */
 
 /**
  * struct rp_session - one open file description of /dev/refpool
  * @handles: handle number -> struct rp_handle, each owning one reference
  * @next_handle: the last handle number handed out (cyclic, 31 bits)
  * @nhandles: published handles
- * @spare_lock: guards @spare and @nspare
- * @spare: entries of put handles, kept for the next handles (handle.c)
- * @nspare: how many, at most RP_HANDLE_SPARE
+ * @spare: per CPU, entries of put handles kept for the next handles
+ *         (handle.c)
+ * @nspare: how many over all CPUs, at most RP_HANDLE_SPARE
  * @user: the user that opened the session; it pays for what it does
  * @kref: the file, and debugfs readers between two reads
  * @walk_lock: held by a debugfs reader while it walks @handles, and by
@@ -343,9 +344,8 @@ struct rp_session {
 	struct rhashtable handles;
 	atomic_t next_handle;
 	atomic64_t nhandles;
-	spinlock_t spare_lock;	/* @spare, @nspare */
-	struct rp_handle *spare;
-	unsigned int nspare;
+	struct rp_handle_spare __percpu *spare;
+	atomic_t nspare;
 	struct rp_user *user;
 	struct kref kref;
 	struct mutex walk_lock;	/* a debugfs walk vs the release */
