@@ -44,7 +44,8 @@ DEFINE_SHOW_ATTRIBUTE(rp_summary);
 /*
  * One line per object, walking rp_objects with an rhashtable iterator kept
  * from one read to the next. As any rhashtable walk, it may miss an object
- * or list one twice when the table is resized meanwhile. Each object is
+ * or list one twice when the table is resized, or the object a read
+ * stopped after goes, before the next read. Each object is
  * read under a call reference, taken while RCU keeps its memory; the walk
  * holds RCU only while it steps (dropping a reference may sleep). The
  * object a read stopped at, not yet printed, keeps its reference until a

@@ -97,8 +97,8 @@ static u64 rp_kv_cost(u64 n)
  * @flags: REFPOOL_OBJ_INTERNED adds the intern table's entry
  *
  * The slab object and its share of rp_objects' buckets, the payload as it
- * is allocated (not as asked for) and the slot container. Pages a mapping adds are its mapper's
- * (rp_payload_pages_cost()).
+ * is allocated (not as asked for) and the slot container. Pages a mapping
+ * adds are its mapper's (rp_payload_pages_cost()).
  *
  * Return: bytes.
  */
