@@ -147,7 +147,6 @@ int rp_session_handles_init(struct rp_session *s)
 	int ret;
 
 	atomic_set(&s->next_handle, 0);
-	atomic64_set(&s->nhandles, 0);
 	atomic_set(&s->nspare, 0);
 	s->spare = alloc_percpu_gfp(struct rp_handle_spare, GFP_KERNEL_ACCOUNT);
 	if (!s->spare)
@@ -212,7 +211,6 @@ void rp_session_handles_release(struct rp_session *s)
 	int cpu;
 
 	rhashtable_free_and_destroy(&s->handles, rp_handle_release, s);
-	atomic64_set(&s->nhandles, 0);
 	/* No call is left, and debugfs walks are over (walk_lock). */
 	for_each_possible_cpu(cpu) {
 		struct rp_handle_spare *sp = per_cpu_ptr(s->spare, cpu);
@@ -299,7 +297,6 @@ static struct rp_object *rp_handle_take(struct rp_session *s,
 	/* Only the claimer removes it, and its key is still @handle. */
 	WARN_ON_ONCE(rhashtable_remove_fast(&s->handles, &e->node,
 					    rp_handle_params));
-	atomic64_dec(&s->nhandles);
 	rp_user_uncharge(s->user, rp_handle_cost);
 	rp_handle_recycle(s, e);
 	return obj;
@@ -375,7 +372,6 @@ int rp_handle_add(struct rp_session *s, struct rp_object *obj, u32 *handle)
 	}
 	/* The number is the caller's only once this returns. */
 	WRITE_ONCE(e->live, e->handle);
-	atomic64_inc(&s->nhandles);
 	*handle = e->handle;
 	return 0;
 

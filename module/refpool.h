@@ -324,9 +324,9 @@ struct rp_handle_spare;	/* handle.c */
 
 /**
  * struct rp_session - one open file description of /dev/refpool
- * @handles: handle number -> struct rp_handle, each owning one reference
+ * @handles: handle number -> struct rp_handle, each owning one reference;
+ *           its count is the session's (rp_stats_fill())
  * @next_handle: the last handle number handed out (cyclic, 31 bits)
- * @nhandles: published handles
  * @spare: per CPU, entries of put handles kept for the next handles
  *         (handle.c)
  * @nspare: how many over all CPUs, at most RP_HANDLE_SPARE
@@ -343,7 +343,6 @@ struct rp_handle_spare;	/* handle.c */
 struct rp_session {
 	struct rhashtable handles;
 	atomic_t next_handle;
-	atomic64_t nhandles;
 	struct rp_handle_spare __percpu *spare;
 	atomic_t nspare;
 	struct rp_user *user;

@@ -48,7 +48,12 @@ static void rp_stats_fill_pool(struct refpool_stats *st)
 void rp_stats_fill(struct rp_session *s, struct refpool_stats *st)
 {
 	rp_stats_fill_pool(st);
-	st->session_handles = atomic64_read(&s->nhandles);
+	/*
+	 * The table's own count: a session-wide counter of ours would be one
+	 * more cache line that two threads' dup + put take turns at. It also
+	 * counts, for an instant, an entry a racing call is adding or removing.
+	 */
+	st->session_handles = atomic_read(&s->handles.nelems);
 	st->user_bytes = atomic64_read(&s->user->bytes);
 	st->user_objects = atomic64_read(&s->user->objects);
 	st->user_pins = atomic64_read(&s->user->pins);
