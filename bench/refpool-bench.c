@@ -1609,10 +1609,21 @@ static void mem_watches(const char *name, const char *slab_name, uint64_t count,
 
 /* ---- threads ------------------------------------------------------------------ */
 
+/* What the threads rows' pairs are: two floors, then the row itself. */
+enum thr_op { THR_GETPPID, THR_NULL_IOCTL, THR_DUP_PUT, THR_OPS };
+
+static const struct {
+	const char *name, *desc;
+} thr_ops[THR_OPS] = {
+	[THR_GETPPID] = { "getppid", "pairs of getppid()" },
+	[THR_NULL_IOCTL] = { "null_ioctl", "pairs of null ioctls" },
+	[THR_DUP_PUT] = { "dup_put", "rp_dup + rp_put pairs" },
+};
+
 struct worker {
 	pthread_t tid;
 	int cpu;
-	bool null_ioctls;	/* two null ioctls a pair, not dup + put */
+	enum thr_op op;		/* what a pair is */
 	rp_handle_t h;
 	uint64_t iters;
 	double t0, t1;
@@ -1635,7 +1646,11 @@ static void *worker_main(void *arg)
 	pthread_barrier_wait(&start_line);
 	w->t0 = now_ns();
 	for (i = 0; i < w->iters; i++) {
-		if (w->null_ioctls) {
+		if (w->op == THR_GETPPID) {
+			syscall(SYS_getppid);
+			syscall(SYS_getppid);
+			ret = 0;
+		} else if (w->op == THR_NULL_IOCTL) {
 			ret = 0;
 			if ((ioctl(pool_fd, RP_NULL_IOCTL, 0) != -1 || errno != ENOTTY) ||
 			    (ioctl(pool_fd, RP_NULL_IOCTL, 0) != -1 || errno != ENOTTY))
@@ -1673,8 +1688,8 @@ static double threads_run(struct worker *w, int nthreads, uint64_t iters, int nc
 	for (i = 0; i < nthreads; i++) {
 		pthread_join(w[i].tid, NULL);
 		if (w[i].err)
-			die("thread %d: %s: %s", i, w[i].null_ioctls ? "null ioctl" :
-			    "rp_dup/rp_put", strerror(-w[i].err));
+			die("thread %d: %s: %s", i, thr_ops[w[i].op].name,
+			    strerror(-w[i].err));
 		if (w[i].t0 < start)
 			start = w[i].t0;
 		if (w[i].t1 > end)
@@ -1685,36 +1700,44 @@ static double threads_run(struct worker *w, int nthreads, uint64_t iters, int nc
 }
 
 /*
- * Throughput of 1 and of @nthreads threads, each on its own object and
- * handle of one session; the two alternate, round by round. With
- * @null_ioctls, pairs of null ioctls on the same fd instead: the floor of
- * the dup + put row, what the machine gives two threads making system
- * calls into refpool that do nothing.
+ * One kind of pair (null ioctls, or dup + put) in threads_measure(): its
+ * workers and its series, synchronous and sustained, for 1 and n threads,
+ * and the scaling (n threads / 1 thread) round by round.
  */
-static void threads_measure(int nthreads, int ncpu, bool null_ioctls)
-{
-	struct worker *w = calloc(nthreads, sizeof(*w));
-	const char *op = null_ioctls ? "null_ioctl" : "dup_put";
-	const char *desc = null_ioctls ? "pairs of null ioctls" : "rp_dup + rp_put pairs";
-	double pair_ns = null_ioctls ? 2 * series_value(series_get("null_ioctl")) :
-				       series_value(series_get("dup_put"));
-	/* series keep their name's pointer: one set of names per kind */
-	static char names[2][4][48];
-	char (*name)[48] = names[null_ioctls], what[4][160];
-	struct series *one, *many, *sus_one, *sus_many;
-	uint64_t iters;
-	int i, r;
+struct thr_kind {
+	struct worker *w;
+	uint64_t iters, sus_iters;
+	struct series *one, *many, *sus_one, *sus_many, *scale, *sus_scale;
+};
 
-	if (!w)
+static void thr_kind_init(struct thr_kind *k, int nthreads, enum thr_op thr_op)
+{
+	const char *op = thr_ops[thr_op].name, *desc = thr_ops[thr_op].desc;
+	static const char *const loop[THR_OPS] = {
+		[THR_GETPPID] = "getppid", [THR_NULL_IOCTL] = "null_ioctl",
+		[THR_DUP_PUT] = "dup_put",
+	};
+	/* what a pair took in its own loop: sizes the runs */
+	double pair_ns = (thr_op == THR_DUP_PUT ? 1 : 2) *
+			 series_value(series_get(loop[thr_op]));
+	/* series keep their name's pointer: one set of names per kind */
+	static char names[THR_OPS][6][48];
+	char (*name)[48] = names[thr_op], what[6][160];
+	int i;
+
+	k->w = calloc(nthreads, sizeof(*k->w));
+	if (!k->w)
 		die("out of memory");
 	for (i = 0; i < nthreads; i++) {
-		w[i].null_ioctls = null_ioctls;
-		ok(rp_create(pool, 16, 0, 0, &w[i].h), "rp_create");
+		k->w[i].op = thr_op;
+		ok(rp_create(pool, 16, 0, 0, &k->w[i].h), "rp_create");
 	}
 	snprintf(name[0], sizeof(name[0]), "%s_1thread", op);
 	snprintf(name[1], sizeof(name[1]), "%s_nthreads", op);
 	snprintf(name[2], sizeof(name[2]), "sus_%s_1thread", op);
 	snprintf(name[3], sizeof(name[3]), "sus_%s_nthreads", op);
+	snprintf(name[4], sizeof(name[4]), "%s_scaling", op);
+	snprintf(name[5], sizeof(name[5]), "sus_%s_scaling", op);
 	snprintf(what[0], sizeof(what[0]), "%s per second, 1 thread", desc);
 	snprintf(what[1], sizeof(what[1]),
 		 "%s per second, %d threads of one session, each on its own object",
@@ -1723,35 +1746,84 @@ static void threads_measure(int nthreads, int ncpu, bool null_ioctls)
 	snprintf(what[3], sizeof(what[3]),
 		 "%s per second, %d threads, each on its own object; sustained",
 		 desc, nthreads);
-	iters = (uint64_t)(opt.target_ns / pair_ns);
-	if (iters < 1000)
-		iters = 1000;
-	one = series_new(name[0], "pairs/s", AGG_MAX, iters, what[0]);
-	many = series_new(name[1], "pairs/s", AGG_MAX, iters, what[1]);
-	threads_run(w, nthreads, iters / 10, ncpu);	/* warm up */
-	for (r = 0; r < opt.reps; r++) {
+	snprintf(what[4], sizeof(what[4]), "%s: throughput of %d threads / 1 thread, by round",
+		 desc, nthreads);
+	snprintf(what[5], sizeof(what[5]), "%s: the same, sustained", desc);
+	k->iters = (uint64_t)(opt.target_ns / pair_ns);
+	if (k->iters < 1000)
+		k->iters = 1000;
+	k->sus_iters = (uint64_t)(opt.sus_ns / pair_ns);
+	if (k->sus_iters < SUS_MIN_OPS)
+		k->sus_iters = SUS_MIN_OPS;
+	k->one = series_new(name[0], "pairs/s", AGG_MAX, k->iters, what[0]);
+	k->many = series_new(name[1], "pairs/s", AGG_MAX, k->iters, what[1]);
+	k->sus_one = series_new(name[2], "pairs/s", AGG_MAX, k->sus_iters, what[2]);
+	k->sus_many = series_new(name[3], "pairs/s", AGG_MAX, k->sus_iters, what[3]);
+	k->scale = series_new(name[4], "x", AGG_MEDIAN, 0, what[4]);
+	k->sus_scale = series_new(name[5], "x", AGG_MEDIAN, 0, what[5]);
+}
+
+/* One round of a kind: 1 thread, then n; @sus: the sustained runs. */
+static void thr_kind_round(struct thr_kind *k, int nthreads, int ncpu, bool sus)
+{
+	double one, many;
+
+	if (!sus)
 		settle();
-		series_add(one, threads_run(w, 1, iters, ncpu));
+	one = threads_run(k->w, 1, sus ? k->sus_iters : k->iters, ncpu);
+	if (!sus)
 		settle();
-		series_add(many, threads_run(w, nthreads, iters, ncpu));
-	}
-	/* sustained, as run_sustained(): long runs, back to back */
-	iters = (uint64_t)(opt.sus_ns / pair_ns);
-	if (iters < SUS_MIN_OPS)
-		iters = SUS_MIN_OPS;
-	sus_one = series_new(name[2], "pairs/s", AGG_MAX, iters, what[2]);
-	sus_many = series_new(name[3], "pairs/s", AGG_MAX, iters, what[3]);
-	for (r = 0; r < opt.sus_reps; r++) {
-		series_add(sus_one, threads_run(w, 1, iters, ncpu));
-		series_add(sus_many, threads_run(w, nthreads, iters, ncpu));
-	}
+	many = threads_run(k->w, nthreads, sus ? k->sus_iters : k->iters, ncpu);
+	series_add(sus ? k->sus_one : k->one, one);
+	series_add(sus ? k->sus_many : k->many, many);
+	series_add(sus ? k->sus_scale : k->scale, many / one);
+}
+
+static void thr_kind_done(struct thr_kind *k, int nthreads)
+{
+	int i;
+
 	for (i = 0; i < nthreads; i++)
-		ok(rp_put(pool, w[i].h), "rp_put");
-	free(w);
-	series_show(one);
-	series_show(many);
-	series_show(sus_one);
-	series_show(sus_many);
+		ok(rp_put(pool, k->w[i].h), "rp_put");
+	free(k->w);
+	series_show(k->one);
+	series_show(k->many);
+	series_show(k->sus_one);
+	series_show(k->sus_many);
+	series_show(k->scale);
+	series_show(k->sus_scale);
+}
+
+/*
+ * Throughput of 1 and of @nthreads threads, each on its own object and
+ * handle of one session, making dup + put pairs; and two floors: the same
+ * with pairs of null ioctls on the session's fd (what the machine gives
+ * threads making system calls into refpool that do nothing, each taking a
+ * reference on the shared file), and with pairs of getppid() (what it gives
+ * threads making any system call at all). How well two vCPUs run together
+ * moves from moment to moment (other VMs, qemu's own threads), so the
+ * kinds' rounds alternate: each round measures all three, 1 thread then n,
+ * and the scaling of each is kept round by round, so that the row can be
+ * read against its floors of the same moments.
+ */
+static void threads_measure(int nthreads, int ncpu)
+{
+	struct thr_kind k[THR_OPS];
+	int i, r;
+
+	for (i = 0; i < THR_OPS; i++)
+		thr_kind_init(&k[i], nthreads, i);
+	for (i = 0; i < THR_OPS; i++)		/* warm up */
+		threads_run(k[i].w, nthreads, k[i].iters / 10, ncpu);
+	for (r = 0; r < opt.reps; r++)
+		for (i = 0; i < THR_OPS; i++)
+			thr_kind_round(&k[i], nthreads, ncpu, false);
+	/* sustained, as run_sustained(): long runs, back to back */
+	for (r = 0; r < opt.sus_reps; r++)
+		for (i = 0; i < THR_OPS; i++)
+			thr_kind_round(&k[i], nthreads, ncpu, true);
+	for (i = 0; i < THR_OPS; i++)
+		thr_kind_done(&k[i], nthreads);
 }
 
 /* ---- the rows: what is compared with what, against which goal ----------------- */
@@ -2130,6 +2202,10 @@ static const struct row_def row_defs[] = {
 	  .b = "mem_16", .vs = "mem_16", .vs_scale = 1, .factor = 1,
 	  .ratio_def = "mem_watch_one_object / mem_16" },
 
+	{ .group = G_THR, .name = "getppid_%dthreads", .a = "getppid_nthreads",
+	  .b = "getppid_1thread", .vs = "1 thread", .vs_scale = 1, .factor = 1, .paired = true,
+	  .ratio_def = "getppid(): throughput(%d threads) / throughput(1 thread)",
+	  .per_cpu = true, .sus = true },
 	{ .group = G_THR, .name = "null_ioctl_%dthreads", .a = "null_ioctl_nthreads",
 	  .b = "null_ioctl_1thread", .vs = "1 thread", .vs_scale = 1, .factor = 1, .paired = true,
 	  .ratio_def = "null ioctls: throughput(%d threads) / throughput(1 thread)",
@@ -2138,6 +2214,11 @@ static const struct row_def row_defs[] = {
 	  .b = "dup_put_1thread", .vs = "1 thread", .vs_scale = 1, .factor = 1, .paired = true,
 	  .ratio_def = "throughput(%d threads) / throughput(1 thread)",
 	  .goal = GOAL_GE, .goal_value = 0.8, .per_cpu = true, .sus = true },
+	/* The row against its floor, round by round: 1 is as well as the machine allows. */
+	{ .group = G_THR, .name = "dup_put_%dthreads_vs_floor", .a = "dup_put_scaling",
+	  .b = "null_ioctl_scaling", .vs = "the floor's scaling", .vs_scale = 1, .factor = 1,
+	  .paired = true, .ratio_def = "scaling of dup + put / scaling of null ioctls, by round",
+	  .per_cpu = true, .sus = true },
 };
 
 #undef PAIRED
@@ -2328,14 +2409,18 @@ int main(int argc, char **argv)
 	run_loops(no_vgem);
 
 	if (ncpu > 1) {
-		threads_measure(ncpu, ncpu, true);
-		threads_measure(ncpu, ncpu, false);
+		threads_measure(ncpu, ncpu);
 	} else {
 		static const char *const none[] = {
 			"null_ioctl_1thread", "null_ioctl_nthreads",
 			"sus_null_ioctl_1thread", "sus_null_ioctl_nthreads",
 			"dup_put_1thread", "dup_put_nthreads",
 			"sus_dup_put_1thread", "sus_dup_put_nthreads",
+			"null_ioctl_scaling", "sus_null_ioctl_scaling",
+			"getppid_1thread", "getppid_nthreads",
+			"sus_getppid_1thread", "sus_getppid_nthreads",
+			"getppid_scaling", "sus_getppid_scaling",
+			"dup_put_scaling", "sus_dup_put_scaling",
 		};
 
 		for (unsigned int k = 0; k < ARRAY_SIZE(none); k++)
