@@ -1204,12 +1204,15 @@ static bool read_slabs(struct slabs *sl)
  * Note the slab caches that grew most between @a and @b, per object of
  * @count: where a memory row's bytes went (SLUB may merge a cache into
  * another of its size and flags, which then shows under that one's name).
+ * What meminfo's Slab grew by (@slab_growth bytes) beyond all caches is
+ * kmalloc()s of whole pages, which no cache holds: the hash tables' bucket
+ * arrays, and their old arrays until a grace period has passed.
  */
 static void note_slab_growth(const char *row, const struct slabs *a, const struct slabs *b,
-			     uint64_t count)
+			     uint64_t count, double slab_growth)
 {
-	char out[300];
-	double g[MAX_SLABS];
+	char out[400];
+	double g[MAX_SLABS], caches = 0;
 	int i, j, k, best, len;
 
 	for (i = 0; i < b->n; i++) {
@@ -1218,6 +1221,7 @@ static void note_slab_growth(const char *row, const struct slabs *a, const struc
 			if (!strcmp(a->name[j], b->name[i]))
 				g[i] -= (double)a->bytes[j];
 		g[i] /= (double)count;
+		caches += g[i];
 	}
 	len = snprintf(out, sizeof(out), "%s: slab growth per object by cache:", row);
 	for (k = 0; k < 6; k++) {
@@ -1233,6 +1237,10 @@ static void note_slab_growth(const char *row, const struct slabs *a, const struc
 			break;
 		g[best] = 0;
 	}
+	if (len < (int)sizeof(out))
+		snprintf(out + len, sizeof(out) - (size_t)len,
+			 "; in no cache (page-sized kmallocs: bucket arrays) %.0f B",
+			 slab_growth / (double)count - caches);
 	note("%s", out);
 }
 
@@ -1267,7 +1275,8 @@ static void mem_refpool(const char *name, const char *slab_name, uint64_t size,
 			ok(rp_create_from(pool, buf, size, 0, &h[i]), "rp_create_from");
 		read_meminfo(&after);
 		if (r == 0 && have_slabs && read_slabs(&slabs[1]))
-			note_slab_growth(name, &slabs[0], &slabs[1], count);
+			note_slab_growth(name, &slabs[0], &slabs[1], count,
+					 (double)(after.slab - before.slab) * 1024);
 		series_add(s, (double)(mem_used(&after) - mem_used(&before)) / (double)count);
 		series_add(sl, (double)(after.slab - before.slab) * 1024 / (double)count);
 		for (i = 0; i < count; i++)
