@@ -25,16 +25,17 @@ LIST_HEAD(rp_sessions);
 DEFINE_MUTEX(rp_sessions_lock);
 
 /*
- * The session (a 512-byte slab object with its event queue), its handle
- * table's first bucket array, and the open file that holds it: about
- * 1.15 KiB (0.9 KiB measured by selftests/refpool_quota with a 256-byte
- * session). The spare handle entries it may keep come on top.
+ * The session (a 512-byte slab object with its event queue) and the open
+ * file that holds it: about 1.15 KiB (0.9 KiB measured by
+ * selftests/refpool_quota with a 256-byte session and a smaller table).
+ * Its handle table's first bucket array and the spare handle entries it
+ * may keep come on top.
  */
 #define RP_SESSION_BASE_COST	1280
 
 static u64 rp_session_cost(void)
 {
-	return RP_SESSION_BASE_COST + rp_handles_spare_cost();
+	return RP_SESSION_BASE_COST + rp_handles_session_cost();
 }
 
 static void rp_session_free(struct kref *kref)

@@ -378,7 +378,7 @@ struct dentry *rp_debugfs_dir(void);
 /* handle.c: a session's handles. */
 /* Entries a session keeps for reuse; its open pays for them (main.c). */
 #define RP_HANDLE_SPARE		64
-u64 rp_handles_spare_cost(void);
+u64 rp_handles_session_cost(void);
 int rp_handles_init(void);
 void rp_handles_exit(void);
 int rp_session_handles_init(struct rp_session *s);
