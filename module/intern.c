@@ -96,6 +96,22 @@ static u64 rp_intern_seed(struct rp_user *user, u64 len)
 }
 
 /*
+ * A value of up to RP_INLINE_MAX bytes (most interned values: numbers,
+ * short strings) hashes in one call, with the user and the length: the
+ * chain below makes three. Values of one length all hash one way.
+ */
+static u64 rp_intern_hash_small(struct rp_user *user, const void *buf, u64 len)
+{
+	u64 w[2] = {};
+
+	BUILD_BUG_ON(sizeof(w) < RP_INLINE_MAX);
+	if (len)
+		memcpy(w, buf, len);
+	return siphash_4u64(__kuid_val(user->uid), len, w[0], w[1],
+			    &rp_intern_key);
+}
+
+/*
  * The hash of a user's value: the seed, then each run of bytes up to a
  * page boundary of the value, chained. Runs are cut the same way wherever
  * the bytes live, so a value in pages and the same value in a buffer hash
@@ -103,7 +119,11 @@ static u64 rp_intern_seed(struct rp_user *user, u64 len)
  */
 static u64 rp_intern_hash(struct rp_user *user, const void *buf, u64 len)
 {
-	u64 off, n, hash = rp_intern_seed(user, len);
+	u64 off, n, hash;
+
+	if (len <= RP_INLINE_MAX)
+		return rp_intern_hash_small(user, buf, len);
+	hash = rp_intern_seed(user, len);
 
 	for (off = 0; off < len; off += n) {
 		n = min_t(u64, PAGE_SIZE - offset_in_page(off), len - off);
@@ -116,7 +136,14 @@ static u64 rp_intern_hash(struct rp_user *user, const void *buf, u64 len)
 /* The same hash, of an object's payload wherever it lives. */
 static u64 rp_intern_hash_object(struct rp_object *obj)
 {
-	u64 off, n, hash = rp_intern_seed(obj->user, obj->size);
+	u64 off, n, hash;
+
+	/* The first chunk runs to a page boundary: all of a small value. */
+	if (obj->size <= RP_INLINE_MAX)
+		return rp_intern_hash_small(obj->user, obj->size ?
+					    rp_payload_chunk(obj, 0, &n) : NULL,
+					    obj->size);
+	hash = rp_intern_seed(obj->user, obj->size);
 
 	for (off = 0; off < obj->size; off += n) {
 		const void *chunk = rp_payload_chunk(obj, off, &n);

@@ -316,6 +316,31 @@ TEST_F(intern, writable_map_of_interned_object_eperm)
 	EXPECT_MODEL_UNCHANGED(self->p, &before);
 }
 
+/*
+ * A small value hashes from wherever its bytes are: in the object, or in
+ * the page a read-only mapping moved them to. Either way it is found, and
+ * it leaves the table when its object dies.
+ */
+TEST_F(intern, small_value_mapped_is_found_and_leaves_when_freed)
+{
+	unsigned char val[16];
+	rp_handle_t h, h2, h3;
+	void *addr = NULL;
+
+	rpm_unique(val, sizeof(val));
+	ASSERT_EQ(0, rp_intern(self->p, val, sizeof(val), &h));
+	ASSERT_EQ(0, rp_map(self->p, h, PROT_READ, &addr));
+	EXPECT_EQ(0, memcmp(addr, val, sizeof(val)));
+	EXPECT_EQ(1, rp_intern(self->p, val, sizeof(val), &h2));
+	EXPECT_EQ(rpm_id(self->p, h), rpm_id(self->p, h2));
+	ASSERT_EQ(0, rp_unmap(addr, sizeof(val)));
+	ASSERT_EQ(0, rp_put(self->p, h2));
+	ASSERT_EQ(0, rp_put(self->p, h));
+	EXPECT_EQ(0, rp_intern(self->p, val, sizeof(val), &h3));
+	ASSERT_EQ(0, rp_put(self->p, h3));
+	EXPECT_POOL_UNCHANGED(self->p, &self->base);
+}
+
 /* ---- Refused calls change nothing ---- */
 
 TEST_F(intern, len_over_max_object_size_efbig)
