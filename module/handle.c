@@ -86,10 +86,10 @@ static int rp_handle_cmp(struct rhashtable_compare_arg *arg, const void *ptr)
  * The fewest buckets a session's table has: room for RP_HANDLE_SPARE
  * handles coming and going (a batch of 64 dups, then 64 puts) beside 32
  * standing ones, under rhashtable's 75 % growth threshold. A table that
- * started small grew at 3, 6, 12, 24 and 48 handles and shrank back at each
- * step down (a new bucket array, a rehash in a worker, and past 100 % load
- * a synchronous one inside the insert): a batch op cost 1194 ns, 462 ns
- * with this floor. The open pays for it (rp_handles_session_cost()).
+ * starts small grows past 3, 6, 12, 24 and 48 handles and shrinks again on
+ * the way down, each step a new bucket array and a rehash (in a worker, or
+ * past 100 % load inside the insert): a batched op cost 1194 ns that way,
+ * 462 ns with this floor. The open pays for it (rp_handles_session_cost()).
  */
 #define RP_HANDLE_MIN_BUCKETS	128
 
