@@ -853,6 +853,28 @@ static int wait_runs(struct rp_pool *p, uint64_t runs, unsigned int ms,
 	}
 }
 
+/*
+ * Wait up to @ms for gc_collected to reach @want; return the stats then. A
+ * collection adds its dead to gc_collected once it has freed them all, so
+ * the pool's objects can be back to the baseline a moment before the total
+ * shows them: a test that waited for the objects waits for this too.
+ */
+static int wait_collected(struct rp_pool *p, uint64_t want, unsigned int ms,
+			  struct rp_stats *st)
+{
+	uint64_t end = rpt_now_ms() + ms;
+
+	for (;;) {
+		if (rp_stats(p, st))
+			return -1;
+		if (st->gc_collected >= want)
+			return 0;
+		if (rpt_now_ms() >= end)
+			return -ETIMEDOUT;
+		rpt_sleep_us(10000);
+	}
+}
+
 TEST_F(gc_auto, default_threshold_is_700)
 {
 	const char *params = getenv("REFPOOL_MODULE_PARAMS");
@@ -878,6 +900,8 @@ TEST_F_TIMEOUT(gc_auto, threshold_starts_collections_without_rp_gc, 120)
 	EXPECT_EQ(0, wait_runs(self->p, self->base.gc_runs, 30000, &st));
 	/* A collection of the young frees the young garbage. */
 	EXPECT_EQ(0, rpt_wait_pool(self->p, &self->base, 0, 0, 30000, &st));
+	EXPECT_EQ(0, wait_collected(self->p, self->base.gc_collected + 10,
+				    5000, &st));
 	EXPECT_EQ(self->base.gc_collected + 10, st.gc_collected);
 }
 
@@ -987,6 +1011,8 @@ TEST_F_TIMEOUT(gc_auto, old_garbage_is_freed_within_gc_full_interval, 120)
 		ASSERT_EQ(0, rp_put(self->p, h[i]));
 	EXPECT_EQ(0, rpt_wait_pool(self->p, &self->base, -8, -8 * SZ, 20000,
 				   &st));
+	EXPECT_EQ(0, wait_collected(self->p, self->base.gc_collected + 8,
+				    5000, &st));
 	EXPECT_EQ(self->base.gc_collected + 8, st.gc_collected);
 }
 
@@ -1008,6 +1034,8 @@ TEST_F_TIMEOUT(gc_auto, garbage_made_while_off_is_freed_once_turned_on, 120)
 	ASSERT_EQ(self->base.objects + 1, st.objects);
 	ASSERT_EQ(0, rpt_param_set(RPM_GC_THRESHOLD, "700"));
 	EXPECT_EQ(0, rpt_wait_pool(self->p, &self->base, 0, 0, 20000, &st));
+	EXPECT_EQ(0, wait_collected(self->p, self->base.gc_collected + 1,
+				    5000, &st));
 	EXPECT_EQ(self->base.gc_collected + 1, st.gc_collected);
 }
 
