@@ -836,16 +836,20 @@ static int churn(struct rp_pool *p, rp_handle_t h, unsigned int n)
 	return ret;
 }
 
-/* Wait up to @ms for gc_runs to pass @runs; return the stats then. */
-static int wait_runs(struct rp_pool *p, uint64_t runs, unsigned int ms,
-		     struct rp_stats *st)
+/*
+ * Wait up to @ms for the running total at @off in struct rp_stats to reach
+ * @want; return the stats then.
+ */
+static int wait_total(struct rp_pool *p, size_t off, uint64_t want,
+		      unsigned int ms, struct rp_stats *st)
 {
-	uint64_t end = rpt_now_ms() + ms;
+	uint64_t end = rpt_now_ms() + ms, total;
 
 	for (;;) {
 		if (rp_stats(p, st))
 			return -1;
-		if (st->gc_runs > runs)
+		memcpy(&total, (const char *)st + off, sizeof(total));
+		if (total >= want)
 			return 0;
 		if (rpt_now_ms() >= end)
 			return -ETIMEDOUT;
@@ -853,26 +857,25 @@ static int wait_runs(struct rp_pool *p, uint64_t runs, unsigned int ms,
 	}
 }
 
+/* Wait for gc_runs to pass @runs. */
+static int wait_runs(struct rp_pool *p, uint64_t runs, unsigned int ms,
+		     struct rp_stats *st)
+{
+	return wait_total(p, offsetof(struct rp_stats, gc_runs), runs + 1, ms,
+			  st);
+}
+
 /*
- * Wait up to @ms for gc_collected to reach @want; return the stats then. A
- * collection adds its dead to gc_collected once it has freed them all, so
- * the pool's objects can be back to the baseline a moment before the total
- * shows them: a test that waited for the objects waits for this too.
+ * Wait for gc_collected to reach @want. A collection adds its dead to
+ * gc_collected once it has freed them all, so the pool's objects can be
+ * back to the baseline a moment before the total shows them: a test that
+ * waited for the objects waits for this too.
  */
 static int wait_collected(struct rp_pool *p, uint64_t want, unsigned int ms,
 			  struct rp_stats *st)
 {
-	uint64_t end = rpt_now_ms() + ms;
-
-	for (;;) {
-		if (rp_stats(p, st))
-			return -1;
-		if (st->gc_collected >= want)
-			return 0;
-		if (rpt_now_ms() >= end)
-			return -ETIMEDOUT;
-		rpt_sleep_us(10000);
-	}
+	return wait_total(p, offsetof(struct rp_stats, gc_collected), want, ms,
+			  st);
 }
 
 TEST_F(gc_auto, default_threshold_is_700)
