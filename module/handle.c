@@ -134,12 +134,10 @@ int rp_handles_init(void)
  */
 u64 rp_handles_session_cost(void)
 {
-	size_t buckets = sizeof(struct bucket_table) +
-			 RP_HANDLE_MIN_BUCKETS * sizeof(struct rhash_lock_head *);
+	const size_t buckets = struct_size((struct bucket_table *)NULL, buckets,
+					   RP_HANDLE_MIN_BUCKETS);
 
-	BUILD_BUG_ON(sizeof(struct bucket_table) +
-		     RP_HANDLE_MIN_BUCKETS * sizeof(struct rhash_lock_head *) >
-		     PAGE_SIZE);
+	BUILD_BUG_ON(buckets > PAGE_SIZE);
 	return kmalloc_size_roundup(buckets) +
 	       RP_HANDLE_SPARE * kmem_cache_size(rp_handle_cache) +
 	       (u64)num_possible_cpus() * sizeof(struct rp_handle_spare);
