@@ -12,7 +12,7 @@
  * Copyright (C) 2026 The refpool authors
  */
 #include <linux/debugfs.h>
-#include <linux/rhashtable.h>
+#include <linux/slab.h>
 #include <linux/seq_file.h>
 
 #include <linux/refpool.h>
@@ -42,47 +42,77 @@ static int rp_summary_show(struct seq_file *m, void *unused)
 DEFINE_SHOW_ATTRIBUTE(rp_summary);
 
 /*
- * One line per object, walking rp_objects with an rhashtable iterator kept
- * from one read to the next. As any rhashtable walk, it may miss an object
- * or list one twice when the table is resized, or the object a read
- * stopped after goes, before the next read. Each object is
- * read under a call reference, taken while RCU keeps its memory; the walk
- * holds RCU only while it steps (dropping a reference may sleep). The
- * object a read stopped at, not yet printed, keeps its reference until a
- * later read prints it, or the file is closed.
+ * One line per object, walking each user's list of objects with a cursor:
+ * a stand-in object without a user (rp_object_is_cursor()), which the walk
+ * moves past each object it takes, so that a read resumes where the last
+ * one stopped and an object alive for the whole walk is listed once. The
+ * list's lock is held only for a step; an object on a list has not died,
+ * so a step can take a call reference on it, under which it is printed
+ * (dropping one may sleep). The object a read stopped at, not yet
+ * printed, keeps its reference until a later read prints it, or the file
+ * is closed. Between steps the walk holds a reference to the user whose
+ * list the cursor is in, so that list stays.
  */
 struct rp_objects_walk {
-	struct rhashtable_iter iter;
+	struct rp_object *cursor;
+	struct rp_user *user;	/* whose list holds @cursor, or NULL at the end */
 	struct rp_object *cur;	/* the object at @pos, referenced, or NULL */
-	loff_t pos;		/* how many objects the walk has passed */
+	loff_t pos;		/* how many objects the walk has taken */
 };
 
-/* The walk's next live object, referenced, or NULL at the end. */
+/* Take the cursor off its user's list, and let the user go. */
+static void rp_objects_leave_user(struct rp_objects_walk *w)
+{
+	if (!w->user)
+		return;
+	spin_lock(&w->user->object_list_lock);
+	list_del_init(&w->cursor->user_node);
+	spin_unlock(&w->user->object_list_lock);
+	rp_user_put(w->user);
+	w->user = NULL;
+}
+
+/* Move the cursor to the head of the next user's list (the first's at NULL). */
+static void rp_objects_next_user(struct rp_objects_walk *w)
+{
+	struct rp_user *next = rp_user_next(w->user);
+
+	rp_objects_leave_user(w);
+	w->user = next;
+	if (next) {
+		spin_lock(&next->object_list_lock);
+		list_add(&w->cursor->user_node, &next->object_list);
+		spin_unlock(&next->object_list_lock);
+	}
+}
+
+/* Back to before the first object of the first user. */
+static void rp_objects_rewind(struct rp_objects_walk *w)
+{
+	rp_objects_leave_user(w);
+	w->pos = 0;
+	rp_objects_next_user(w);
+}
+
+/* The object after the cursor, referenced, the cursor moved past it; or NULL. */
 static struct rp_object *rp_objects_step(struct rp_objects_walk *w)
 {
 	struct rp_object *obj;
-	u64 id;
 
-	for (;;) {
-		rhashtable_walk_start(&w->iter);
-		do {
-			obj = rhashtable_walk_next(&w->iter);
-		} while (PTR_ERR_OR_ZERO(obj) == -EAGAIN);	/* resized */
-		if (obj) {
-			id = READ_ONCE(obj->id);
-			if (!rp_object_use(obj))
-				obj = ERR_PTR(-EAGAIN);
-		}
-		rhashtable_walk_stop(&w->iter);
-		if (!obj)
-			return NULL;
-		if (IS_ERR(obj))
-			continue;
-		/* The memory may hold another object by now: see struct rp_object. */
-		if (rp_object_is(obj, id))
+	while (w->user) {
+		spin_lock(&w->user->object_list_lock);
+		obj = w->cursor;
+		list_for_each_entry_continue(obj, &w->user->object_list, user_node) {
+			if (rp_object_is_cursor(obj) || !rp_object_use(obj))
+				continue;
+			list_move(&w->cursor->user_node, &obj->user_node);
+			spin_unlock(&w->user->object_list_lock);
 			return obj;
-		rp_object_unuse(obj);
+		}
+		spin_unlock(&w->user->object_list_lock);
+		rp_objects_next_user(w);
 	}
+	return NULL;
 }
 
 /* The object at position @pos (from 1), referenced, or NULL. */
@@ -96,12 +126,8 @@ static struct rp_object *rp_objects_seek(struct rp_objects_walk *w, loff_t pos)
 		rp_object_unuse(w->cur);
 		w->cur = NULL;
 	}
-	if (pos <= w->pos) {
-		/* Backwards (a seek): start over. */
-		rhashtable_walk_exit(&w->iter);
-		rhashtable_walk_enter(&rp_objects, &w->iter);
-		w->pos = 0;
-	}
+	if (pos <= w->pos)	/* backwards (a seek): start over */
+		rp_objects_rewind(w);
 	while (w->pos < pos) {
 		obj = rp_objects_step(w);
 		if (!obj)
@@ -167,7 +193,14 @@ static int rp_objects_open(struct inode *inode, struct file *file)
 	w = __seq_open_private(file, &rp_objects_sops, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	rhashtable_walk_enter(&rp_objects, &w->iter);
+	/* A cursor is an object without a user: zeroed, on no list yet. */
+	w->cursor = kzalloc(sizeof(*w->cursor), GFP_KERNEL_ACCOUNT);
+	if (!w->cursor) {
+		seq_release_private(inode, file);
+		return -ENOMEM;
+	}
+	INIT_LIST_HEAD(&w->cursor->user_node);
+	rp_objects_rewind(w);
 	return 0;
 }
 
@@ -177,7 +210,8 @@ static int rp_objects_release(struct inode *inode, struct file *file)
 
 	if (w->cur)
 		rp_object_unuse(w->cur);
-	rhashtable_walk_exit(&w->iter);
+	rp_objects_leave_user(w);
+	kfree(w->cursor);
 	return seq_release_private(inode, file);
 }
 

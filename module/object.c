@@ -6,7 +6,6 @@
  */
 #include <linux/mm.h>
 #include <linux/overflow.h>
-#include <linux/rhashtable.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/spinlock.h>
@@ -18,25 +17,6 @@
 
 static struct kmem_cache *rp_object_cache;
 
-/*
- * Every live object, for debugfs's walk: calls reach objects through
- * handles, files, tokens and links, never by id, so nothing looks the
- * table up. A hash table keyed by id rather than an xarray by id: ids only
- * grow, so in a create + put loop the xarray's newest leaf held the new
- * object alone, and each create allocated that leaf and its parent again
- * (memcg-charged, freed through RCU by the put). Inserting here allocates
- * nothing; the object holds the table's head, and its cost a share of the
- * buckets (RP_BUCKET_SHARE).
- */
-struct rhashtable rp_objects;
-
-static const struct rhashtable_params rp_objects_params = {
-	.key_len = sizeof(u64),
-	.key_offset = offsetof(struct rp_object, id),
-	.head_offset = offsetof(struct rp_object, registry),
-	.automatic_shrinking = true,
-};
-
 /* Writes up to this size bounce through the stack, larger ones the heap. */
 #define RP_WRITE_STACK_BOUNCE	256
 
@@ -45,18 +25,16 @@ static const struct rhashtable_params rp_objects_params = {
 
 int rp_objects_init(void)
 {
-	int ret;
-
-	/* The memory goal; lock debugging makes spinlock_t larger. */
+	/*
+	 * The memory goal: with SLUB's free pointer after it, 128 bytes, 32
+	 * to a page. Lock debugging makes spinlock_t larger.
+	 */
 	BUILD_BUG_ON(!IS_ENABLED(CONFIG_DEBUG_SPINLOCK) &&
 		     !IS_ENABLED(CONFIG_DEBUG_LOCK_ALLOC) &&
-		     RP_OBJECT_SLAB_SIZE > 112);
+		     RP_OBJECT_SLAB_SIZE > 120);
 	/* A slab payload's buffer pointer lives in the inline bytes. */
 	BUILD_BUG_ON(sizeof(void *) > RP_INLINE_MAX);
 
-	ret = rhashtable_init(&rp_objects, &rp_objects_params);
-	if (ret)
-		return ret;
 	/*
 	 * SLAB_ACCOUNT: every object is charged to its creator's memcg.
 	 * Only the inline payload is ever copied to or from user memory:
@@ -68,19 +46,13 @@ int rp_objects_init(void)
 					   SLAB_ACCOUNT | SLAB_TYPESAFE_BY_RCU,
 					   offsetof(struct rp_object, inline_data),
 					   RP_INLINE_MAX, NULL);
-	if (!rp_object_cache) {
-		rhashtable_destroy(&rp_objects);
-		return -ENOMEM;
-	}
-	return 0;
+	return rp_object_cache ? 0 : -ENOMEM;
 }
 
 void rp_objects_exit(void)
 {
 	/* kmem_cache_destroy() waits for RCU itself (SLAB_TYPESAFE_BY_RCU). */
 	kmem_cache_destroy(rp_object_cache);
-	/* Every object is gone: the table is empty. */
-	rhashtable_destroy(&rp_objects);
 }
 
 /* kvzalloc()'s size for @n bytes: a slab size, or whole pages. */
@@ -96,7 +68,7 @@ static u64 rp_kv_cost(u64 n)
  * @nslots: reference slots
  * @flags: REFPOOL_OBJ_INTERNED adds the intern table's entry
  *
- * The slab object and its share of rp_objects' buckets, the payload as it
+ * The slab object, the payload as it
  * is allocated (not as asked for) and the slot container. Pages a mapping
  * adds are its mapper's (rp_payload_pages_cost()).
  *
@@ -104,8 +76,7 @@ static u64 rp_kv_cost(u64 n)
  */
 u64 rp_object_cost(u64 size, u32 nslots, u32 flags)
 {
-	u64 cost = kmem_cache_size(rp_object_cache) + RP_BUCKET_SHARE +
-		   rp_payload_cost(size);
+	u64 cost = kmem_cache_size(rp_object_cache) + rp_payload_cost(size);
 
 	if (nslots)
 		cost += rp_kv_cost(struct_size((struct rp_container *)NULL,
@@ -224,8 +195,9 @@ static bool rp_object_die(struct rp_object *obj)
 	obj->state |= RP_STATE_DEAD;
 	watched = obj->state & (RP_STATE_WATCHED | RP_STATE_SEAL_WATCHED);
 	spin_unlock(&obj->lock);
-	WARN_ON_ONCE(rhashtable_remove_fast(&rp_objects, &obj->registry,
-					    rp_objects_params));
+	spin_lock(&obj->user->object_list_lock);
+	list_del(&obj->user_node);
+	spin_unlock(&obj->user->object_list_lock);
 	rp_tokens_drop(obj);
 	if (obj->flags & REFPOOL_OBJ_INTERNED)
 		rp_intern_drop(obj);
@@ -447,18 +419,12 @@ struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
 		goto err_free_payload;
 	obj->id = atomic64_inc_return(&rp_counters.next_id);
 	/*
-	 * A stale lookup that takes @active from now on (debugfs's walk, a
-	 * token's doomed object) sees the id and the fields set before it:
+	 * A stale lookup that takes @active from now on (a token's doomed
+	 * object) sees the id and the fields set before it:
 	 * pairs with rp_object_is().
 	 */
 	smp_wmb();
 	refcount_set(&obj->active, 1);
-	/* -ENOMEM or -EBUSY (the table could not grow at once): -ENOMEM. */
-	if (rhashtable_insert_fast(&rp_objects, &obj->registry,
-				   rp_objects_params)) {
-		ret = -ENOMEM;
-		goto err_free_payload;
-	}
 	rp_user_hold(user);
 	if (obj->container)
 		rp_gc_track(obj);
@@ -468,6 +434,10 @@ struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
 	 */
 	smp_wmb();
 	refcount_set(&obj->refs, 1);
+	/* For debugfs's walk, the only reader of the list. */
+	spin_lock(&user->object_list_lock);
+	list_add_tail(&obj->user_node, &user->object_list);
+	spin_unlock(&user->object_list_lock);
 	trace_refpool_create(obj);
 	return obj;
 

@@ -32,6 +32,11 @@
  *     rp_pins_lock                (token.c) the pins (spinlock)
  *   rp_counters.charge_lock       (stats.c) the pool's counters (spinlock);
  *                                 nothing inside
+ *   user->object_list_lock        a user's list of objects (spinlock):
+ *                                 creation, death, debugfs's walk;
+ *                                 nothing inside
+ *   rp_users_list_lock            (user.c) the list of users (spinlock);
+ *                                 nothing inside
  *
  * Every other structure is lock-free for readers (RCU): the handle tables,
  * the token and intern tables, the user table. A spinlock is never held
@@ -80,6 +85,10 @@ void rp_limits_init(void);
  * @bytes: every kernel byte charged to this user (see rp_user_charge())
  * @objects: live objects charged to this user
  * @pins: pins this user holds
+ * @list: in the list of every user, for debugfs's walk (user.c)
+ * @object_list_lock: guards @object_list
+ * @object_list: this user's live objects, from creation to death, and the
+ *           cursors of debugfs walks (debugfs.c); nothing else walks it
  * @rcu: frees the entry after lookups under RCU are done with it
  *
  * A user pays for what it causes: the payload and slab object of what it
@@ -94,6 +103,9 @@ struct rp_user {
 	atomic64_t bytes;
 	atomic64_t objects;
 	atomic64_t pins;
+	struct list_head list;
+	spinlock_t object_list_lock;	/* @object_list */
+	struct list_head object_list;
 	struct rcu_head rcu;
 };
 
@@ -104,6 +116,7 @@ void rp_user_hold(struct rp_user *user);
 void rp_user_put(struct rp_user *user);
 int rp_user_charge(struct rp_user *user, u64 bytes);
 void rp_user_uncharge(struct rp_user *user, u64 bytes);
+struct rp_user *rp_user_next(struct rp_user *user);
 
 /* Internal object state, in rp_object.state: never in the uapi's flags. */
 #define RP_STATE_DEAD		BIT(0)	/* @refs reached zero */
@@ -135,7 +148,7 @@ void rp_user_uncharge(struct rp_user *user, u64 bytes);
  * @container: the reference slots and collector state, or NULL when
  *             @nslots is 0
  * @pages: the payload when it is in pages, or NULL
- * @registry: in rp_objects, from creation to death
+ * @user_node: in @user's list of objects, from creation to death
  * @inline_data: a payload of up to RP_INLINE_MAX bytes; for a larger one
  *               below a page, the pointer to its kmalloc() buffer
  *
@@ -170,7 +183,7 @@ struct rp_object {
 	struct rp_token *tokens;
 	struct rp_container *container;
 	struct page **pages;
-	struct rhash_head registry;
+	struct list_head user_node;
 	u8 inline_data[];
 };
 
@@ -361,8 +374,14 @@ extern struct mutex rp_sessions_lock;
 struct rp_session *rp_session_nth(loff_t n);
 void rp_session_put(struct rp_session *s);
 
-/* object.c: every live object, for debugfs. */
-extern struct rhashtable rp_objects;
+/*
+ * A debugfs walk's place in a user's list of objects (debugfs.c) is an
+ * object without a user, which nothing but the walk ever sees.
+ */
+static inline bool rp_object_is_cursor(const struct rp_object *obj)
+{
+	return !obj->user;
+}
 
 /*
  * An entry's share of an rhashtable's bucket array, which automatic

@@ -5,7 +5,8 @@
  * One struct rp_user per kuid that holds anything in the pool, found in an
  * rhashtable under RCU. What the user holds (sessions, objects, tokens,
  * pins, watches) holds a reference; the entry leaves the table with its
- * last one.
+ * last one. Every entry is also on a list, which only debugfs's walk of
+ * the objects reads (rp_user_next()), and each holds its user's objects.
  *
  * Copyright (C) 2026 The refpool authors
  */
@@ -15,6 +16,8 @@
 #include "refpool.h"
 
 static struct rhashtable rp_users;
+static LIST_HEAD(rp_users_list);
+static DEFINE_SPINLOCK(rp_users_list_lock);
 
 static const struct rhashtable_params rp_user_params = {
 	.key_len = sizeof(kuid_t),
@@ -56,6 +59,8 @@ struct rp_user *rp_user_get(kuid_t uid)
 		return NULL;
 	user->uid = uid;
 	refcount_set(&user->refs, 1);
+	spin_lock_init(&user->object_list_lock);
+	INIT_LIST_HEAD(&user->object_list);
 
 	/*
 	 * Another session of the same uid may have inserted its entry since,
@@ -68,6 +73,9 @@ struct rp_user *rp_user_get(kuid_t uid)
 							rp_user_params);
 		if (!old) {
 			rcu_read_unlock();
+			spin_lock(&rp_users_list_lock);
+			list_add_tail(&user->list, &rp_users_list);
+			spin_unlock(&rp_users_list_lock);
 			return user;
 		}
 		if (IS_ERR(old)) {
@@ -103,9 +111,36 @@ void rp_user_put(struct rp_user *user)
 	if (!refcount_dec_and_test(&user->refs))
 		return;
 	WARN_ON(atomic64_read(&user->bytes) || atomic64_read(&user->objects) ||
-		atomic64_read(&user->pins));
+		atomic64_read(&user->pins) || !list_empty(&user->object_list));
 	rhashtable_remove_fast(&rp_users, &user->node, rp_user_params);
+	spin_lock(&rp_users_list_lock);
+	list_del(&user->list);
+	spin_unlock(&rp_users_list_lock);
 	kfree_rcu(user, rcu);
+}
+
+/**
+ * rp_user_next - the user after another on the list of users
+ * @user: an entry the caller holds a reference to, or NULL for the first
+ *
+ * For debugfs's walk: the caller still holds, and drops, @user's
+ * reference. Entries whose last reference is gone are skipped.
+ *
+ * Return: the next live entry with a reference, or NULL after the last.
+ */
+struct rp_user *rp_user_next(struct rp_user *user)
+{
+	struct rp_user *next = list_prepare_entry(user, &rp_users_list, list);
+
+	spin_lock(&rp_users_list_lock);
+	list_for_each_entry_continue(next, &rp_users_list, list) {
+		if (refcount_inc_not_zero(&next->refs)) {
+			spin_unlock(&rp_users_list_lock);
+			return next;
+		}
+	}
+	spin_unlock(&rp_users_list_lock);
+	return NULL;
 }
 
 /**

@@ -155,7 +155,7 @@ static int count_listed(int fd, const uint64_t *ids, int n, int *seen, size_t ch
 }
 
 /*
- * The view pages through the hash table in reads much smaller than a
+ * The view pages through the objects in reads much smaller than a
  * seq_file buffer: each read stops at an object and the next one starts
  * there, so a still heap is listed whole, each object once; a seek back
  * to 0 starts the walk over.
@@ -187,6 +187,126 @@ TEST_F(debugfs, objects_read_in_small_pieces_lists_each_object_once)
 	close(fd);
 	for (i = 0; i < PAGED_OBJECTS; i++)
 		ASSERT_EQ(0, rp_put(self->p, h[i]));
+}
+
+/*
+ * Two readers paging through the view in turns, each a few bytes a read:
+ * each walk steps over the other's place in the lists, so both list each
+ * object once.
+ */
+TEST_F(debugfs, two_readers_in_turns_list_each_object_once)
+{
+	static uint64_t ids[PAGED_OBJECTS];
+	static int seen[2][PAGED_OBJECTS];
+	rp_handle_t h[PAGED_OBJECTS];
+	char buf[2][8192];
+	size_t have[2] = { 0, 0 };
+	bool done[2] = { false, false };
+	struct rp_info info;
+	int i, k, fd[2], once[2] = { 0, 0 };
+
+	for (i = 0; i < PAGED_OBJECTS; i++) {
+		ASSERT_EQ(0, rp_create(self->p, 8, 0, 0, &h[i]));
+		ASSERT_EQ(0, rp_info(self->p, h[i], &info));
+		ids[i] = info.id;
+	}
+	for (k = 0; k < 2; k++) {
+		fd[k] = open(DEBUGFS "objects", O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, fd[k]);
+	}
+	while (!done[0] || !done[1]) {
+		for (k = 0; k < 2; k++) {
+			char *line, *nl;
+			ssize_t got;
+
+			if (done[k])
+				continue;
+			ASSERT_GT(sizeof(buf[k]) - 1, have[k] + 5);
+			got = read(fd[k], buf[k] + have[k], 5);
+			ASSERT_LE(0, got);
+			done[k] = !got;
+			have[k] += got;
+			buf[k][have[k]] = 0;
+			for (line = buf[k]; (nl = strchr(line, '\n')); line = nl + 1) {
+				unsigned long long id;
+
+				*nl = 0;
+				if (sscanf(line, "%llu", &id) != 1)
+					continue;	/* the header */
+				for (i = 0; i < PAGED_OBJECTS; i++)
+					seen[k][i] += ids[i] == id;
+			}
+			have[k] -= line - buf[k];
+			memmove(buf[k], line, have[k]);
+		}
+	}
+	for (k = 0; k < 2; k++) {
+		close(fd[k]);
+		for (i = 0; i < PAGED_OBJECTS; i++)
+			once[k] += seen[k][i] == 1;
+	}
+	EXPECT_EQ(PAGED_OBJECTS, once[0]);
+	EXPECT_EQ(PAGED_OBJECTS, once[1]);
+	for (i = 0; i < PAGED_OBJECTS; i++)
+		ASSERT_EQ(0, rp_put(self->p, h[i]));
+}
+
+struct other_user {
+	uint64_t id;		/* its object's, once made */
+	int release[2];		/* a pipe: it holds the object until EOF */
+};
+
+/* As another user: make an object, say its id, hold it until released. */
+static int hold_an_object(void *arg)
+{
+	struct other_user *o = arg;
+	struct rp_pool *q;
+	struct rp_info info;
+	rp_handle_t h;
+	char c;
+
+	close(o->release[1]);
+	if (rp_open(&q) || rp_create(q, 8, 0, 0, &h) || rp_info(q, h, &info))
+		return 1;
+	__atomic_store_n(&o->id, info.id, __ATOMIC_RELEASE);
+	while (read(o->release[0], &c, 1) > 0)
+		;
+	rp_close(q);
+	return 0;
+}
+
+/* The view lists every user's objects, not only its reader's. */
+TEST_F(debugfs, objects_lists_the_objects_of_every_user)
+{
+	struct other_user *o = rpt_shared(sizeof(*o));
+	struct rp_info info;
+	uint64_t ids[2];
+	int seen[2], fd, i;
+	rp_handle_t h;
+	pid_t pid;
+
+	ASSERT_NE(NULL, o);
+	ASSERT_EQ(0, pipe(o->release));
+	pid = rpt_spawn_as(RPT_UID_A, hold_an_object, o);
+	ASSERT_LT(0, pid);
+	close(o->release[0]);
+	for (i = 0; i < 5000 && !__atomic_load_n(&o->id, __ATOMIC_ACQUIRE); i++)
+		usleep(1000);
+	ASSERT_NE(0, o->id);
+	ASSERT_EQ(0, rp_create(self->p, 8, 0, 0, &h));
+	ASSERT_EQ(0, rp_info(self->p, h, &info));
+	ids[0] = info.id;
+	ids[1] = o->id;
+	fd = open(DEBUGFS "objects", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	EXPECT_LT(2, count_listed(fd, ids, 2, seen, 4096));
+	close(fd);
+	EXPECT_EQ(1, seen[0]);
+	EXPECT_EQ(1, seen[1]);
+	close(o->release[1]);
+	EXPECT_EQ(0, rpt_wait(pid));
+	ASSERT_EQ(0, rp_put(self->p, h));
+	munmap(o, sizeof(*o));
 }
 
 TEST_F(debugfs, summary_names_the_stats_fields)
