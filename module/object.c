@@ -20,8 +20,8 @@ static struct kmem_cache *rp_object_cache;
 /* Writes up to this size bounce through the stack, larger ones the heap. */
 #define RP_WRITE_STACK_BOUNCE	256
 
-/* What the intern table spends on an interned object (intern.c's entry). */
-#define RP_INTERN_ENTRY_COST	64
+/* What the intern table spends on an interned object: intern.c's entry. */
+#define RP_INTERN_ENTRY_COST	(64 + RP_BUCKET_SHARE)
 
 int rp_objects_init(void)
 {

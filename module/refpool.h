@@ -384,10 +384,14 @@ static inline bool rp_object_is_cursor(const struct rp_object *obj)
 }
 
 /*
- * An entry's share of an rhashtable's bucket array, which automatic
- * shrinking keeps at least 30 % used: 8-byte buckets, rounded up.
+ * A bound on an entry's share of an rhashtable's bucket array at rest.
+ * Automatic shrinking keeps at least 30 % of the buckets used, and each
+ * 8-byte bucket takes 16 bytes: rhashtable kvzalloc()s a power-of-two
+ * array after a 64-byte header, which kmalloc's sizes (and page orders,
+ * past 8 KiB) round up to the next power of two. 16 / 0.3 = 53, rounded
+ * up. The array a resize replaces waits for a grace period, uncharged.
  */
-#define RP_BUCKET_SHARE		32
+#define RP_BUCKET_SHARE		64
 
 /* debugfs.c: read-only views for root. */
 void rp_debugfs_init(void);

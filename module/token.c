@@ -90,7 +90,9 @@ static const struct rhashtable_params rp_token_params = {
 	.automatic_shrinking = true,
 };
 
-#define RP_TOKEN_COST	kmalloc_size_roundup(sizeof(struct rp_token))
+/* A token and its share of the table's buckets; a pin is on a list. */
+#define RP_TOKEN_COST	(kmalloc_size_roundup(sizeof(struct rp_token)) + \
+			 RP_BUCKET_SHARE)
 #define RP_PIN_COST	kmalloc_size_roundup(sizeof(struct rp_pin))
 
 int rp_tokens_init(void)
