@@ -1244,13 +1244,17 @@ static void note_slab_growth(const char *row, const struct slabs *a, const struc
 	note("%s", out);
 }
 
-/* Kernel memory per refpool object of @size bytes, @count of them at once. */
-static void mem_refpool(const char *name, const char *slab_name, uint64_t size,
-			uint64_t count)
+/*
+ * Kernel memory per refpool object of @size bytes, @count of them at once:
+ * right after the last create (@name), and at rest (@rest_name): once
+ * RCU has freed what the creates replaced (bucket arrays a table outgrew).
+ */
+static void mem_refpool(const char *name, const char *slab_name, const char *rest_name,
+			uint64_t size, uint64_t count)
 {
 	static struct slabs slabs[2];
-	struct mem before, after;
-	struct series *s, *sl;
+	struct mem before, after, rest;
+	struct series *s, *sl, *rs;
 	bool have_slabs = false;
 	char what[160];
 	rp_handle_t *h;
@@ -1262,6 +1266,8 @@ static void mem_refpool(const char *name, const char *slab_name, uint64_t size,
 		 size, count);
 	s = series_new(name, "B/obj", AGG_MEDIAN, 0, what);
 	sl = series_new(slab_name, "B/obj", AGG_MEDIAN, 0, "its Slab part");
+	rs = series_new(rest_name, "B/obj", AGG_MEDIAN, 0,
+			"the same, half a second later (RCU has freed what the creates replaced)");
 	h = calloc(count, sizeof(*h));
 	if (!h)
 		die("out of memory");
@@ -1279,12 +1285,16 @@ static void mem_refpool(const char *name, const char *slab_name, uint64_t size,
 					 (double)(after.slab - before.slab) * 1024);
 		series_add(s, (double)(mem_used(&after) - mem_used(&before)) / (double)count);
 		series_add(sl, (double)(after.slab - before.slab) * 1024 / (double)count);
+		mem_settle();
+		read_meminfo(&rest);
+		series_add(rs, (double)(mem_used(&rest) - mem_used(&before)) / (double)count);
 		for (i = 0; i < count; i++)
 			ok(rp_put(pool, h[i]), "rp_put");
 	}
 	free(h);
 	series_show(s);
 	series_show(sl);
+	series_show(rs);
 }
 
 /* The same for memfds of @size bytes with one byte written (a page exists). */
@@ -2203,6 +2213,8 @@ static const struct row_def row_defs[] = {
 	{ .group = G_MEM, .name = "mem_16", .a = "mem_16", .b = "mem_memfd_16", .vs = "memfd_16",
 	  .vs_scale = 1, .factor = 1, .ratio_def = "mem_16 / mem_memfd_16",
 	  .goal = GOAL_LE, .goal_value = 128, .goal_on_value = true, .goal_unit = " B" },
+	{ .group = G_MEM, .name = "mem_16_rest", .a = "mem_16_rest", .b = "mem_16", .vs = "mem_16",
+	  .vs_scale = 1, .factor = 1, .ratio_def = "mem_16_rest / mem_16: what stays once RCU has run" },
 	{ .group = G_MEM, .name = "mem_4k", .a = "mem_4k", .b = "mem_memfd_4k", .vs = "memfd_4k",
 	  .vs_scale = 1, .factor = 1, .ratio_def = "mem_4k / mem_memfd_4k" },
 
@@ -2449,8 +2461,8 @@ int main(int argc, char **argv)
 	if (!raise_user_limits())
 		note("could not raise max_user_bytes and max_user_objects to the pool's limits (not root?): "
 		     "the memory rows may be refused");
-	mem_refpool("mem_16", "mem_16_slab", 16, mem_count);
-	mem_refpool("mem_4k", "mem_4k_slab", 4096, mem_count);
+	mem_refpool("mem_16", "mem_16_slab", "mem_16_rest", 16, mem_count);
+	mem_refpool("mem_4k", "mem_4k_slab", "mem_4k_rest", 4096, mem_count);
 	mem_memfd("mem_memfd_16", "mem_memfd_16_slab", 16, memfd_count);
 	mem_watches("mem_watch", "mem_watch_slab", mem_count, false);
 	mem_watches("mem_watch_one_object", "mem_watch_one_object_slab", mem_count, true);

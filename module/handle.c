@@ -57,18 +57,22 @@
  * @live: @handle from the entry's insertion to its claim by a remover;
  *        0 before and after
  * @obj: the object it owns a reference to while @live
- * @rcu: frees it after lookups under RCU are done with it
  * @next_spare: in the session's spare entries, which no grace period frees
+ *
+ * 32 bytes, kmalloc()'d: one that leaves its session is freed with
+ * kfree_rcu_mightsleep(), which needs no rcu_head in the entry (16 bytes
+ * more would make it 48 in a cache of its own). Not a cache of its own
+ * with SLAB_TYPESAFE_BY_RCU either: a lookup could then meet an entry of
+ * another session under a number valid there, unless the entry named its
+ * session, and SLUB puts a type-stable object's free pointer after it
+ * (40 bytes).
  */
 struct rp_handle {
 	struct rhash_head node;
 	u32 handle;
 	u32 live;
 	struct rp_object *obj;
-	union {
-		struct rcu_head rcu;
-		struct rp_handle *next_spare;
-	};
+	struct rp_handle *next_spare;
 };
 
 /*
@@ -113,17 +117,20 @@ struct rp_handle_spare {
 	struct rp_handle *head;
 };
 
-static struct kmem_cache *rp_handle_cache;
+/* An entry as kmalloc() allocates it. */
+#define RP_HANDLE_ENTRY_SIZE	kmalloc_size_roundup(sizeof(struct rp_handle))
+
 static u64 rp_handle_cost;
 
-int rp_handles_init(void)
+/*
+ * Entries are kmalloc()'d, not from a cache of ours: those that
+ * kfree_rcu_mightsleep() still holds when the module goes are freed later,
+ * with no code or cache of ours involved, so unloading waits for nothing.
+ */
+void rp_handles_init(void)
 {
-	rp_handle_cache = KMEM_CACHE(rp_handle, SLAB_ACCOUNT);
-	if (!rp_handle_cache)
-		return -ENOMEM;
-	rp_handle_cost = kmem_cache_size(rp_handle_cache) +
-			 RP_BUCKET_SHARE;
-	return 0;
+	BUILD_BUG_ON(sizeof(struct rp_handle) > 32);
+	rp_handle_cost = RP_HANDLE_ENTRY_SIZE + RP_BUCKET_SHARE;
 }
 
 /*
@@ -139,24 +146,8 @@ u64 rp_handles_session_cost(void)
 
 	BUILD_BUG_ON(buckets > PAGE_SIZE);
 	return kmalloc_size_roundup(buckets) +
-	       RP_HANDLE_SPARE * kmem_cache_size(rp_handle_cache) +
+	       RP_HANDLE_SPARE * RP_HANDLE_ENTRY_SIZE +
 	       (u64)num_possible_cpus() * sizeof(struct rp_handle_spare);
-}
-
-void rp_handles_exit(void)
-{
-	/* Entries freed after a grace period (rp_handle_free_rcu()) first. */
-	rcu_barrier();
-	kmem_cache_destroy(rp_handle_cache);
-}
-
-/*
- * Not kfree_rcu(): its batches are not waited for by rcu_barrier(), and
- * the cache must be empty when the module goes.
- */
-static void rp_handle_free_rcu(struct rcu_head *rcu)
-{
-	kmem_cache_free(rp_handle_cache, container_of(rcu, struct rp_handle, rcu));
 }
 
 int rp_session_handles_init(struct rp_session *s)
@@ -189,19 +180,20 @@ static struct rp_handle *rp_handle_alloc(struct rp_session *s)
 		atomic_dec(&s->nspare);
 		return e;
 	}
-	return kmem_cache_alloc(rp_handle_cache, GFP_KERNEL_ACCOUNT);
+	return kmalloc(sizeof(*e), GFP_KERNEL_ACCOUNT);
 }
 
 /*
  * An entry out of the table, claimed (@live is 0): keep it for the next
  * handle on this CPU, or free it once lookups under RCU are done with it.
+ * May sleep: not under rcu_read_lock().
  */
 static void rp_handle_recycle(struct rp_session *s, struct rp_handle *e)
 {
 	struct rp_handle_spare *sp;
 
 	if (!atomic_add_unless(&s->nspare, 1, RP_HANDLE_SPARE)) {
-		call_rcu(&e->rcu, rp_handle_free_rcu);
+		kfree_rcu_mightsleep(e);
 		return;
 	}
 	sp = get_cpu_ptr(s->spare);
@@ -218,7 +210,7 @@ static void rp_handle_release(void *ptr, void *arg)
 
 	rp_object_put(e->obj);
 	rp_user_uncharge(s->user, rp_handle_cost);
-	kmem_cache_free(rp_handle_cache, e);
+	kfree(e);
 	cond_resched();
 }
 
@@ -234,7 +226,7 @@ void rp_session_handles_release(struct rp_session *s)
 
 		while ((e = sp->head)) {
 			sp->head = e->next_spare;
-			kmem_cache_free(rp_handle_cache, e);
+			kfree(e);
 		}
 	}
 	free_percpu(s->spare);
@@ -297,7 +289,8 @@ struct rp_object *rp_handle_get(struct rp_session *s, u32 handle, bool strong)
 /*
  * Take @e, found for @handle, out of the table, once: a racing remover, or
  * a lookup that found the entry already reused, gets NULL. Return the
- * reference the entry owned.
+ * reference the entry owned; the entry is then the caller's, to recycle
+ * once out of RCU.
  */
 static struct rp_object *rp_handle_take(struct rp_session *s,
 					struct rp_handle *e, u32 handle)
@@ -315,7 +308,6 @@ static struct rp_object *rp_handle_take(struct rp_session *s,
 	WARN_ON_ONCE(rhashtable_remove_fast(&s->handles, &e->node,
 					    rp_handle_params));
 	rp_user_uncharge(s->user, rp_handle_cost);
-	rp_handle_recycle(s, e);
 	return obj;
 }
 
@@ -336,6 +328,8 @@ struct rp_object *rp_handle_remove(struct rp_session *s, u32 handle)
 	if (e)
 		obj = rp_handle_take(s, e, handle);
 	rcu_read_unlock();
+	if (obj)
+		rp_handle_recycle(s, e);
 	return obj;
 }
 
@@ -420,9 +414,11 @@ void rp_handle_cancel(struct rp_session *s, u32 handle, struct rp_object *obj)
 	if (e)
 		taken = rp_handle_take(s, e, handle);
 	rcu_read_unlock();
-	WARN_ON_ONCE(taken && taken != obj);
-	if (taken)
-		rp_object_put(taken);
+	if (!taken)
+		return;
+	rp_handle_recycle(s, e);
+	WARN_ON_ONCE(taken != obj);
+	rp_object_put(taken);
 }
 
 /**

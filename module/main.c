@@ -167,12 +167,10 @@ static int __init rp_init(void)
 	ret = rp_objects_init();
 	if (ret)
 		goto err_users;
-	ret = rp_handles_init();
-	if (ret)
-		goto err_objects;
+	rp_handles_init();
 	ret = rp_tokens_init();
 	if (ret)
-		goto err_handles;
+		goto err_objects;
 	ret = rp_intern_init();
 	if (ret)
 		goto err_tokens;
@@ -198,8 +196,6 @@ err_intern:
 	rp_intern_exit();
 err_tokens:
 	rp_tokens_exit();
-err_handles:
-	rp_handles_exit();
 err_objects:
 	rp_objects_exit();
 err_users:
@@ -221,7 +217,6 @@ static void __exit rp_exit(void)
 	rp_events_exit();
 	rp_intern_exit();
 	rp_tokens_exit();
-	rp_handles_exit();
 	rp_objects_exit();
 	WARN_ON(atomic64_read(&rp_counters.objects));
 	rp_users_exit();

@@ -402,8 +402,7 @@ struct dentry *rp_debugfs_dir(void);
 /* Entries a session keeps for reuse; its open pays for them (main.c). */
 #define RP_HANDLE_SPARE		64
 u64 rp_handles_session_cost(void);
-int rp_handles_init(void);
-void rp_handles_exit(void);
+void rp_handles_init(void);
 int rp_session_handles_init(struct rp_session *s);
 void rp_session_handles_release(struct rp_session *s);
 struct rp_object *rp_handle_get(struct rp_session *s, u32 handle, bool strong);
