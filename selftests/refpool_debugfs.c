@@ -190,6 +190,66 @@ TEST_F(debugfs, objects_read_in_small_pieces_lists_each_object_once)
 }
 
 /*
+ * Objects go while a reader pages through the view, around its place: the
+ * one it stopped at, those just before and just after (every third
+ * object, up to one past the last listed). Those left are each listed
+ * once, and no object twice.
+ */
+TEST_F(debugfs, objects_listed_once_while_others_die_around_the_walk)
+{
+	static uint64_t ids[PAGED_OBJECTS];
+	static int seen[PAGED_OBJECTS];
+	static bool gone[PAGED_OBJECTS];
+	rp_handle_t h[PAGED_OBJECTS];
+	char buf[8192], *line, *nl;
+	struct rp_info info;
+	int i, fd, last = -1, kept_once = 0, twice = 0;
+	size_t have = 0;
+	ssize_t got;
+
+	for (i = 0; i < PAGED_OBJECTS; i++) {
+		ASSERT_EQ(0, rp_create(self->p, 8, 0, 0, &h[i]));
+		ASSERT_EQ(0, rp_info(self->p, h[i], &info));
+		ids[i] = info.id;
+	}
+	fd = open(DEBUGFS "objects", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	while ((got = read(fd, buf + have, 16)) > 0) {
+		have += got;
+		buf[have] = 0;
+		for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
+			unsigned long long id;
+
+			*nl = 0;
+			if (sscanf(line, "%llu", &id) != 1)
+				continue;	/* the header */
+			for (i = 0; i < PAGED_OBJECTS; i++)
+				if (ids[i] == id) {
+					seen[i]++;
+					last = last > i ? last : i;
+				}
+		}
+		have -= line - buf;
+		memmove(buf, line, have);
+		for (i = 0; i < PAGED_OBJECTS && i <= last + 3; i += 3)
+			if (!gone[i]) {
+				ASSERT_EQ(0, rp_put(self->p, h[i]));
+				gone[i] = true;
+			}
+	}
+	ASSERT_EQ(0, got);
+	close(fd);
+	for (i = 0; i < PAGED_OBJECTS; i++) {
+		twice += seen[i] > 1;
+		kept_once += !gone[i] && seen[i] == 1;
+		if (!gone[i])
+			ASSERT_EQ(0, rp_put(self->p, h[i]));
+	}
+	EXPECT_EQ(0, twice);
+	EXPECT_EQ(PAGED_OBJECTS - PAGED_OBJECTS / 3, kept_once);
+}
+
+/*
  * Two readers paging through the view in turns, each a few bytes a read:
  * each walk steps over the other's place in the lists, so both list each
  * object once.
