@@ -120,38 +120,89 @@ TEST_F(debugfs, objects_read_while_objects_die)
 
 #define PAGED_OBJECTS	600
 
+/* Make @n objects of 8 bytes, their handles in @h[] and ids in @ids[]. */
+static int make_objects(struct rp_pool *p, rp_handle_t *h, uint64_t *ids, int n)
+{
+	struct rp_info info;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (rp_create(p, 8, 0, 0, &h[i]) || rp_info(p, h[i], &info))
+			return -1;
+		ids[i] = info.id;
+	}
+	return 0;
+}
+
+/* A reader of the objects view, a few bytes a read(). */
+struct view_reader {
+	int fd;
+	int lines;	/* whole lines read, the header's included */
+	int last;	/* the highest index in ids[] listed so far, or -1 */
+	size_t have;	/* bytes of a line not yet whole */
+	char buf[8192];
+};
+
+/*
+ * One read() of up to @chunk bytes: count in @seen[] each of @ids[] that
+ * the lines it completes list. Return read()'s value.
+ */
+static ssize_t read_some(struct view_reader *r, size_t chunk,
+			 const uint64_t *ids, int n, int *seen)
+{
+	char *line, *nl;
+	ssize_t got;
+	int i;
+
+	if (chunk > sizeof(r->buf) - r->have - 1)
+		chunk = sizeof(r->buf) - r->have - 1;
+	got = read(r->fd, r->buf + r->have, chunk);
+	if (got <= 0)
+		return got;
+	r->have += got;
+	r->buf[r->have] = 0;
+	for (line = r->buf; (nl = strchr(line, '\n')); line = nl + 1) {
+		unsigned long long id;
+
+		*nl = 0;
+		r->lines++;
+		if (sscanf(line, "%llu", &id) != 1)
+			continue;	/* the header */
+		for (i = 0; i < n; i++) {
+			if (ids[i] != id)
+				continue;
+			seen[i]++;
+			r->last = i > r->last ? i : r->last;
+		}
+	}
+	r->have -= line - r->buf;
+	memmove(r->buf, line, r->have);
+	return got;
+}
+
 /* Count in @seen[] each of @ids[] the objects view lists, reading @chunk bytes a read(). */
 static int count_listed(int fd, const uint64_t *ids, int n, int *seen, size_t chunk)
 {
-	char buf[8192], *line, *nl;
-	size_t have = 0;
+	static struct view_reader r;
 	ssize_t got;
-	int i, lines = 0;
 
+	memset(&r, 0, sizeof(r));
+	r.fd = fd;
+	r.last = -1;
 	memset(seen, 0, n * sizeof(*seen));
-	for (;;) {
-		got = read(fd, buf + have, chunk < sizeof(buf) - have - 1 ?
-			   chunk : sizeof(buf) - have - 1);
-		if (got < 0)
-			return -1;
-		if (!got)
-			break;
-		have += got;
-		buf[have] = 0;
-		for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
-			unsigned long long id;
+	while ((got = read_some(&r, chunk, ids, n, seen)) > 0)
+		;
+	return got < 0 ? -1 : r.lines;
+}
 
-			*nl = 0;
-			lines++;
-			if (sscanf(line, "%llu", &id) != 1)
-				continue;	/* the header */
-			for (i = 0; i < n; i++)
-				seen[i] += ids[i] == id;
-		}
-		have -= line - buf;
-		memmove(buf, line, have);
-	}
-	return lines;
+/* How many of @seen[n] are exactly 1. */
+static int listed_once(const int *seen, int n)
+{
+	int i, once = 0;
+
+	for (i = 0; i < n; i++)
+		once += seen[i] == 1;
+	return once;
 }
 
 /*
@@ -165,25 +216,16 @@ TEST_F(debugfs, objects_read_in_small_pieces_lists_each_object_once)
 	static uint64_t ids[PAGED_OBJECTS];
 	static int seen[PAGED_OBJECTS];
 	rp_handle_t h[PAGED_OBJECTS];
-	struct rp_info info;
-	int i, fd, once;
+	int i, fd;
 
-	for (i = 0; i < PAGED_OBJECTS; i++) {
-		ASSERT_EQ(0, rp_create(self->p, 8, 0, 0, &h[i]));
-		ASSERT_EQ(0, rp_info(self->p, h[i], &info));
-		ids[i] = info.id;
-	}
+	ASSERT_EQ(0, make_objects(self->p, h, ids, PAGED_OBJECTS));
 	fd = open(DEBUGFS "objects", O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, fd);
 	EXPECT_LT(PAGED_OBJECTS, count_listed(fd, ids, PAGED_OBJECTS, seen, 7));
-	for (once = 0, i = 0; i < PAGED_OBJECTS; i++)
-		once += seen[i] == 1;
-	EXPECT_EQ(PAGED_OBJECTS, once);
+	EXPECT_EQ(PAGED_OBJECTS, listed_once(seen, PAGED_OBJECTS));
 	ASSERT_EQ(0, lseek(fd, 0, SEEK_SET));
 	EXPECT_LT(PAGED_OBJECTS, count_listed(fd, ids, PAGED_OBJECTS, seen, 4096));
-	for (once = 0, i = 0; i < PAGED_OBJECTS; i++)
-		once += seen[i] == 1;
-	EXPECT_EQ(PAGED_OBJECTS, once);
+	EXPECT_EQ(PAGED_OBJECTS, listed_once(seen, PAGED_OBJECTS));
 	close(fd);
 	for (i = 0; i < PAGED_OBJECTS; i++)
 		ASSERT_EQ(0, rp_put(self->p, h[i]));
@@ -200,45 +242,23 @@ TEST_F(debugfs, objects_listed_once_while_others_die_around_the_walk)
 	static uint64_t ids[PAGED_OBJECTS];
 	static int seen[PAGED_OBJECTS];
 	static bool gone[PAGED_OBJECTS];
+	static struct view_reader r = { .last = -1 };
 	rp_handle_t h[PAGED_OBJECTS];
-	char buf[8192], *line, *nl;
-	struct rp_info info;
-	int i, fd, last = -1, kept_once = 0, twice = 0;
-	size_t have = 0;
+	int i, kept_once = 0, twice = 0;
 	ssize_t got;
 
-	for (i = 0; i < PAGED_OBJECTS; i++) {
-		ASSERT_EQ(0, rp_create(self->p, 8, 0, 0, &h[i]));
-		ASSERT_EQ(0, rp_info(self->p, h[i], &info));
-		ids[i] = info.id;
-	}
-	fd = open(DEBUGFS "objects", O_RDONLY | O_CLOEXEC);
-	ASSERT_LE(0, fd);
-	while ((got = read(fd, buf + have, 16)) > 0) {
-		have += got;
-		buf[have] = 0;
-		for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
-			unsigned long long id;
-
-			*nl = 0;
-			if (sscanf(line, "%llu", &id) != 1)
-				continue;	/* the header */
-			for (i = 0; i < PAGED_OBJECTS; i++)
-				if (ids[i] == id) {
-					seen[i]++;
-					last = last > i ? last : i;
-				}
-		}
-		have -= line - buf;
-		memmove(buf, line, have);
-		for (i = 0; i < PAGED_OBJECTS && i <= last + 3; i += 3)
+	ASSERT_EQ(0, make_objects(self->p, h, ids, PAGED_OBJECTS));
+	r.fd = open(DEBUGFS "objects", O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, r.fd);
+	while ((got = read_some(&r, 16, ids, PAGED_OBJECTS, seen)) > 0) {
+		for (i = 0; i < PAGED_OBJECTS && i <= r.last + 3; i += 3)
 			if (!gone[i]) {
 				ASSERT_EQ(0, rp_put(self->p, h[i]));
 				gone[i] = true;
 			}
 	}
 	ASSERT_EQ(0, got);
-	close(fd);
+	close(r.fd);
 	for (i = 0; i < PAGED_OBJECTS; i++) {
 		twice += seen[i] > 1;
 		kept_once += !gone[i] && seen[i] == 1;
@@ -258,55 +278,30 @@ TEST_F(debugfs, two_readers_in_turns_list_each_object_once)
 {
 	static uint64_t ids[PAGED_OBJECTS];
 	static int seen[2][PAGED_OBJECTS];
+	static struct view_reader r[2] = { { .last = -1 }, { .last = -1 } };
 	rp_handle_t h[PAGED_OBJECTS];
-	char buf[2][8192];
-	size_t have[2] = { 0, 0 };
 	bool done[2] = { false, false };
-	struct rp_info info;
-	int i, k, fd[2], once[2] = { 0, 0 };
+	ssize_t got;
+	int i, k;
 
-	for (i = 0; i < PAGED_OBJECTS; i++) {
-		ASSERT_EQ(0, rp_create(self->p, 8, 0, 0, &h[i]));
-		ASSERT_EQ(0, rp_info(self->p, h[i], &info));
-		ids[i] = info.id;
-	}
+	ASSERT_EQ(0, make_objects(self->p, h, ids, PAGED_OBJECTS));
 	for (k = 0; k < 2; k++) {
-		fd[k] = open(DEBUGFS "objects", O_RDONLY | O_CLOEXEC);
-		ASSERT_LE(0, fd[k]);
+		r[k].fd = open(DEBUGFS "objects", O_RDONLY | O_CLOEXEC);
+		ASSERT_LE(0, r[k].fd);
 	}
 	while (!done[0] || !done[1]) {
 		for (k = 0; k < 2; k++) {
-			char *line, *nl;
-			ssize_t got;
-
 			if (done[k])
 				continue;
-			ASSERT_GT(sizeof(buf[k]) - 1, have[k] + 5);
-			got = read(fd[k], buf[k] + have[k], 5);
+			got = read_some(&r[k], 5, ids, PAGED_OBJECTS, seen[k]);
 			ASSERT_LE(0, got);
 			done[k] = !got;
-			have[k] += got;
-			buf[k][have[k]] = 0;
-			for (line = buf[k]; (nl = strchr(line, '\n')); line = nl + 1) {
-				unsigned long long id;
-
-				*nl = 0;
-				if (sscanf(line, "%llu", &id) != 1)
-					continue;	/* the header */
-				for (i = 0; i < PAGED_OBJECTS; i++)
-					seen[k][i] += ids[i] == id;
-			}
-			have[k] -= line - buf[k];
-			memmove(buf[k], line, have[k]);
 		}
 	}
 	for (k = 0; k < 2; k++) {
-		close(fd[k]);
-		for (i = 0; i < PAGED_OBJECTS; i++)
-			once[k] += seen[k][i] == 1;
+		close(r[k].fd);
+		EXPECT_EQ(PAGED_OBJECTS, listed_once(seen[k], PAGED_OBJECTS));
 	}
-	EXPECT_EQ(PAGED_OBJECTS, once[0]);
-	EXPECT_EQ(PAGED_OBJECTS, once[1]);
 	for (i = 0; i < PAGED_OBJECTS; i++)
 		ASSERT_EQ(0, rp_put(self->p, h[i]));
 }
@@ -339,7 +334,6 @@ static int hold_an_object(void *arg)
 TEST_F(debugfs, objects_lists_the_objects_of_every_user)
 {
 	struct other_user *o = rpt_shared(sizeof(*o));
-	struct rp_info info;
 	uint64_t ids[2];
 	int seen[2], fd, i;
 	rp_handle_t h;
@@ -353,9 +347,7 @@ TEST_F(debugfs, objects_lists_the_objects_of_every_user)
 	for (i = 0; i < 5000 && !__atomic_load_n(&o->id, __ATOMIC_ACQUIRE); i++)
 		usleep(1000);
 	ASSERT_NE(0, o->id);
-	ASSERT_EQ(0, rp_create(self->p, 8, 0, 0, &h));
-	ASSERT_EQ(0, rp_info(self->p, h, &info));
-	ids[0] = info.id;
+	ASSERT_EQ(0, make_objects(self->p, &h, &ids[0], 1));
 	ids[1] = o->id;
 	fd = open(DEBUGFS "objects", O_RDONLY | O_CLOEXEC);
 	ASSERT_LE(0, fd);
