@@ -68,9 +68,9 @@ static u64 rp_kv_cost(u64 n)
  * @nslots: reference slots
  * @flags: REFPOOL_OBJ_INTERNED adds the intern table's entry
  *
- * The slab object, the payload as it
- * is allocated (not as asked for) and the slot container. Pages a mapping
- * adds are its mapper's (rp_payload_pages_cost()).
+ * The slab object, the payload as it is allocated (not as asked for) and
+ * the slot container. Pages a mapping adds are its mapper's
+ * (rp_payload_pages_cost()).
  *
  * Return: bytes.
  */
@@ -420,8 +420,8 @@ struct rp_object *rp_object_create(struct rp_user *user, u64 size, u32 nslots,
 	obj->id = atomic64_inc_return(&rp_counters.next_id);
 	/*
 	 * A stale lookup that takes @active from now on (a token's doomed
-	 * object) sees the id and the fields set before it:
-	 * pairs with rp_object_is().
+	 * object) sees the id and the fields set before it: pairs with
+	 * rp_object_is().
 	 */
 	smp_wmb();
 	refcount_set(&obj->active, 1);
